@@ -1,0 +1,1 @@
+"""Speech recognition for live calls: audio, VAD endpointing, the Whisper engine, streaming."""

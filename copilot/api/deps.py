@@ -1,0 +1,16 @@
+"""Dependencies resolved from the app's lifespan state, so tests can hand in their own context."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from copilot.context import AppContext
+
+
+def get_context(request: Request) -> AppContext:
+    return request.app.state.context  # type: ignore[no-any-return]
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]

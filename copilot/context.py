@@ -1,0 +1,68 @@
+"""The application context: settings, database and search index of one ``COPILOT_HOME``.
+
+Opened once per process (by the server's lifespan or a CLI command) and handed to whatever needs
+it; the encoder and the index load lazily, on first use, so commands that do not search stay fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy import func, select
+
+from copilot.settings import Settings, get_settings
+from knowledge_base.db import Database
+from knowledge_base.demo import load_demo
+from knowledge_base.models import AnswerTemplate, Category
+from retrieval.encoder import Encoder, load_encoder
+from retrieval.index import SearchIndex
+
+logger = logging.getLogger(__name__)
+
+
+class AppContext:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.settings.ensure_dirs()
+        self.db = Database(self.settings.db_url)
+        self._index: SearchIndex | None = None
+        self._lock = threading.Lock()
+
+    def kb_is_empty(self) -> bool:
+        with self.db.session() as session:
+            answers = session.scalar(select(func.count()).select_from(AnswerTemplate)) or 0
+            categories = session.scalar(select(func.count()).select_from(Category)) or 0
+        return answers == 0 and categories == 0
+
+    def load_demo_if_empty(self) -> bool:
+        """Load the demo knowledge base into an empty home (when settings allow)."""
+        if self.settings.load_demo and self.kb_is_empty():
+            logger.info("empty knowledge base in %s: loading the demo", self.settings.home)
+            load_demo(self.db)
+            return True
+        return False
+
+    @property
+    def encoder(self) -> Encoder:
+        s = self.settings
+        return load_encoder(str(s.e5_dir), s.torch_threads, s.encoder_batch_size)
+
+    @property
+    def index(self) -> SearchIndex:
+        """The search index, loaded (or built) on first use."""
+        if self._index is None:
+            with self._lock:
+                if self._index is None:
+                    s = self.settings
+                    index = SearchIndex(
+                        self.db, self.encoder, s.index_dir / "answers", rrf_k=s.rrf_k,
+                        dense_weight=s.dense_weight, lexical_weight=s.lexical_weight,
+                        category_boost=s.category_boost, candidates=s.search_candidates,
+                        max_query_chars=s.max_query_chars)
+                    index.open()
+                    self._index = index
+        return self._index
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,90 @@
+"""One typed settings object for the whole copilot, read from the environment (``COPILOT_*``).
+
+``COPILOT_HOME`` decides where the database, the search indexes and trained artefacts live, so
+several independent knowledge bases can sit side by side. Converted models are shared between
+homes in ``COPILOT_MODELS_DIR`` (a cache folder) because they do not depend on the knowledge base.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return Path.home() / ".local" / "share" / "hotline-copilot"
+
+
+def _default_models_dir() -> Path:
+    return Path.home() / ".cache" / "hotline-copilot" / "models"
+
+
+class Settings(BaseSettings):
+    """Validated at start-up; an invalid value stops the process with a message naming it."""
+
+    model_config = SettingsConfigDict(env_prefix="COPILOT_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="database, indexes, models")
+    models_dir: Path = Field(
+        default_factory=_default_models_dir,
+        description="converted model folders (shared by every COPILOT_HOME)",
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file inside COPILOT_HOME"
+    )
+    env: Literal["development", "production", "test"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    load_demo: bool = Field(default=True, description="load the demo KB into an empty home")
+
+    # retrieval
+    search_top_k: int = Field(default=5, ge=1, le=50)
+    search_candidates: int = Field(default=50, ge=5, le=500)
+    rrf_k: int = Field(default=60, ge=1)
+    dense_weight: float = Field(default=1.0, ge=0)
+    lexical_weight: float = Field(default=1.0, ge=0)
+    category_boost: float = Field(default=0.5, ge=0, description="extra RRF weight when the "
+                                  "answer's category matches the caller's category")
+    max_query_chars: int = Field(default=500, ge=10)
+    encoder_batch_size: int = Field(default=32, ge=1)
+    torch_threads: int = Field(default=2, ge=1)
+
+    # limits
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    max_import_rows: int = Field(default=100_000, ge=1)
+
+    @field_validator("home", "models_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'copilot.db'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def e5_dir(self) -> Path:
+        return self.models_dir / "multilingual-e5-small"
+
+    @property
+    def whisper_dir(self) -> Path:
+        return self.models_dir / "whisper-base-ct2"
+
+    def ensure_dirs(self) -> None:
+        """Create the folders this configuration writes to."""
+        for path in (self.home, self.index_dir, self.models_dir):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

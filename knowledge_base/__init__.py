@@ -1,0 +1,1 @@
+"""The stored knowledge: taxonomy, handling units and versioned answer templates (答复口径)."""

@@ -1,0 +1,1 @@
+"""Retrieval: lexical and dense search over the hotline knowledge base."""

