@@ -16,6 +16,7 @@ from knowledge_base.db import Database
 from knowledge_base.demo import load_demo
 from knowledge_base.models import AnswerTemplate, Category
 from retrieval.encoder import Encoder, load_encoder
+from retrieval.fusion import FusionOptions
 from retrieval.index import SearchIndex
 
 logger = logging.getLogger(__name__)
@@ -56,8 +57,8 @@ class AppContext:
                 if self._index is None:
                     s = self.settings
                     index = SearchIndex(
-                        self.db, self.encoder, s.index_dir / "answers", rrf_k=s.rrf_k,
-                        dense_weight=s.dense_weight, lexical_weight=s.lexical_weight,
+                        self.db, self.encoder, s.index_dir / "answers",
+                        fusion=FusionOptions(s.fusion, s.fusion_alpha, s.rrf_k),
                         category_boost=s.category_boost, candidates=s.search_candidates,
                         max_query_chars=s.max_query_chars)
                     index.open()

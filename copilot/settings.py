@@ -44,13 +44,14 @@ class Settings(BaseSettings):
     # retrieval
     search_top_k: int = Field(default=5, ge=1, le=50)
     search_candidates: int = Field(default=50, ge=5, le=500)
+    fusion: Literal["linear", "rrf"] = Field(default="linear", description="how dense and "
+                                             "lexical scores are fused (retrieval/fusion.py)")
+    fusion_alpha: float = Field(default=0.7, ge=0, le=1, description="share of the dense side")
     rrf_k: int = Field(default=60, ge=1)
-    dense_weight: float = Field(default=1.0, ge=0)
-    lexical_weight: float = Field(default=1.0, ge=0)
-    category_boost: float = Field(default=0.5, ge=0, description="extra RRF weight when the "
-                                  "answer's category matches the caller's category")
-    max_query_chars: int = Field(default=500, ge=10)
-    encoder_batch_size: int = Field(default=32, ge=1)
+    category_boost: float = Field(default=0.5, ge=0, description="relative score bonus when "
+                                  "the answer's category matches the caller's category")
+    max_query_chars: int = Field(default=2000, ge=10)
+    encoder_batch_size: int = Field(default=16, ge=1)
     torch_threads: int = Field(default=2, ge=1)
 
     # limits

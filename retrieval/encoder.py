@@ -44,7 +44,7 @@ def ensure_e5_model(target: Path) -> Path:
 class Encoder:
     """Thin wrapper that adds the e5 prefixes and returns L2-normalised float32 rows."""
 
-    def __init__(self, model: SentenceTransformer, batch_size: int = 32) -> None:
+    def __init__(self, model: SentenceTransformer, batch_size: int = 16) -> None:
         self.model = model
         self.batch_size = batch_size
         self.dim = E5_DIM
@@ -69,7 +69,7 @@ class Encoder:
 
 
 @functools.lru_cache(maxsize=2)
-def load_encoder(model_dir: str, threads: int = 2, batch_size: int = 32) -> Encoder:
+def load_encoder(model_dir: str, threads: int = 2, batch_size: int = 16) -> Encoder:
     """Load (building first if needed) the encoder once per process and folder."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -79,5 +79,8 @@ def load_encoder(model_dir: str, threads: int = 2, batch_size: int = 32) -> Enco
     torch.set_num_threads(threads)
     path = ensure_e5_model(Path(model_dir))
     model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+    # Passages are cut to about 200 characters (retrieval.index.split_passages), so 256 tokens
+    # hold them whole; measured 1.5x the throughput of 512 on two cores.
+    model.max_seq_length = 256
     model.eval()
     return Encoder(model, batch_size=batch_size)

@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import shutil
 import threading
 import time
@@ -29,12 +30,13 @@ from knowledge_base.db import Database
 from knowledge_base.models import AnswerStatus, AnswerTemplate
 from retrieval.dense import DenseIndex
 from retrieval.encoder import PASSAGE, QUERY, Encoder
-from retrieval.fusion import reciprocal_rank_fusion
+from retrieval.fusion import FusionOptions, fuse
 from retrieval.lexical import LexicalIndex, tokenize
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+PASSAGE_CHARS = 200
 
 
 class QueryError(ValueError):
@@ -99,9 +101,37 @@ def _key(prefix: str, text: str) -> str:
     return hashlib.sha1((prefix + text).encode("utf-8")).hexdigest()
 
 
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;\n])")
+
+
+def split_passages(title: str, answer: str, max_chars: int = PASSAGE_CHARS) -> list[str]:
+    """Cut an answer into passages of at most ``max_chars`` at sentence ends (a longer
+    sentence is cut hard). The title leads the first passage unless the answer starts with it.
+    Short passages keep every part of a long answer searchable (the encoder reads 256 tokens)
+    and cost less to encode than one long text."""
+    answer = answer.strip()
+    head = "" if not title or answer.startswith(title.strip()) else title.strip() + "\n"
+    passages: list[str] = []
+    current = head
+    for sentence in (s for s in _SENTENCE_END.split(answer) if s.strip()):
+        while len(sentence) > max_chars:
+            if current.strip():
+                passages.append(current)
+                current = ""
+            passages.append(sentence[:max_chars])
+            sentence = sentence[max_chars:]
+        if len(current) + len(sentence) > max_chars and current.strip():
+            passages.append(current)
+            current = ""
+        current += sentence
+    if current.strip() or not passages:
+        passages.append(current or head or answer)
+    return [p.strip() for p in passages]
+
+
 def _row_texts(doc: Doc) -> list[tuple[str, str, str]]:
-    """(prefix, text, label) for each dense row of a doc."""
-    rows = [(PASSAGE, f"{doc.title}\n{doc.answer}", "passage")]
+    """(prefix, text, label) for each dense row of a doc: its passages, then its questions."""
+    rows = [(PASSAGE, p, "passage") for p in split_passages(doc.title, doc.answer)]
     rows += [(QUERY, q, q) for q in doc.questions]
     return rows
 
@@ -116,7 +146,24 @@ class Snapshot:
         self.revision, self.docs, self.rows = revision, docs, rows
         self.dense, self.lexical, self.keys = dense, lexical, keys
         self.row_doc = np.array([r.doc for r in rows], dtype=np.int64)
+        # rows are stored doc by doc, the doc's first passage first
+        self.doc_start = np.searchsorted(self.row_doc, np.arange(len(docs)), side="left")
+        self.doc_end = np.searchsorted(self.row_doc, np.arange(len(docs)), side="right")
         self.codes = [d.category_code or "" for d in docs]
+
+    def dense_scores(self, qvec: np.ndarray, docs: set[int]) -> dict[int, tuple[float, str]]:
+        """For each doc: the mean of its best row's and its first passage's cosine (the first
+        passage carries the title and the topic; measured better than the best row alone),
+        and which text matched best."""
+        out: dict[int, tuple[float, str]] = {}
+        vectors = self.dense.vectors
+        for d in docs:
+            start, end = int(self.doc_start[d]), int(self.doc_end[d])
+            scores = vectors[start:end] @ qvec
+            best = int(np.argmax(scores))
+            out[d] = (0.5 * float(scores[best]) + 0.5 * float(scores[0]),
+                      self.rows[start + best].text)
+        return out
 
     # ------------------------------------------------------------ persistence
 
@@ -179,13 +226,12 @@ def load_docs(db: Database) -> tuple[int, list[Doc]]:
 class SearchIndex:
     """The live hybrid index of one knowledge base; thread-safe; rebuilds itself when stale."""
 
-    def __init__(self, db: Database, encoder: Encoder, folder: Path, *, rrf_k: int = 60,
-                 dense_weight: float = 1.0, lexical_weight: float = 1.0,
-                 category_boost: float = 0.5, candidates: int = 50,
-                 max_query_chars: int = 500) -> None:
+    def __init__(self, db: Database, encoder: Encoder, folder: Path, *,
+                 fusion: FusionOptions | None = None, category_boost: float = 0.5,
+                 candidates: int = 50, max_query_chars: int = 2000) -> None:
         self.db, self.encoder, self.folder = db, encoder, folder
-        self.rrf_k, self.candidates, self.max_query_chars = rrf_k, candidates, max_query_chars
-        self.dense_weight, self.lexical_weight = dense_weight, lexical_weight
+        self.fusion = fusion or FusionOptions()
+        self.candidates, self.max_query_chars = candidates, max_query_chars
         self.category_boost = category_boost
         self._snapshot: Snapshot | None = None
         self._build_lock = threading.Lock()
@@ -318,18 +364,15 @@ class SearchIndex:
             qvec = self.encoder.queries([query])[0]
         n_cand = max(self.candidates, top_k)
         row_mask = doc_mask[snap.row_doc]
-        dense_best: dict[int, tuple[float, str]] = {}
-        for row, score in snap.dense.search(qvec, n_cand * 4, row_mask):
-            doc = int(snap.row_doc[row])
-            if doc not in dense_best or score > dense_best[doc][0]:
-                dense_best[doc] = (score, snap.rows[row].text)
-        dense_rank = sorted(dense_best, key=lambda d: -dense_best[d][0])[:n_cand]
-        lexical = snap.lexical.search(tokenize(query), n_cand, doc_mask)
-        lexical_score = dict(lexical)
-        lexical_rank = [d for d, _ in lexical]
-
-        fused = reciprocal_rank_fusion([dense_rank, lexical_rank],
-                                       [self.dense_weight, self.lexical_weight], self.rrf_k)
+        from_dense = {int(snap.row_doc[r]) for r, _ in snap.dense.search(qvec, n_cand * 4,
+                                                                          row_mask)}
+        lexical_score = dict(snap.lexical.search(tokenize(query), n_cand, doc_mask))
+        dense = snap.dense_scores(qvec, from_dense | set(lexical_score))
+        # the dense side's own top candidates set the floor its scores are scaled from
+        dense_top = sorted(from_dense, key=lambda d: -dense[d][0])[:n_cand]
+        floor = dense[dense_top[-1]][0] if dense_top else None
+        candidates = set(dense_top) | set(lexical_score)
+        fused = fuse({d: dense[d][0] for d in candidates}, lexical_score, self.fusion, floor)
         if in_category is not None and category_mode == "boost" and self.category_boost:
             fused = {d: s * (1 + self.category_boost) if in_category[d] else s
                      for d, s in fused.items()}
@@ -337,30 +380,27 @@ class SearchIndex:
         hits = []
         for d in best:
             doc = snap.docs[d]
-            dense = dense_best.get(d)
-            matched = dense[1] if dense and dense[1] != "passage" else ""
+            cosine, text = dense[d]
+            matched = text if text != "passage" else ""
             hits.append(SearchHit(
                 id=doc.id, template_id=doc.template_id, version=doc.version, title=doc.title,
                 question=matched or (doc.questions[0] if doc.questions else doc.title),
                 answer=doc.answer, unit=doc.unit, unit_phone=doc.unit_phone,
                 category_code=doc.category_code, category_path=doc.category_path,
                 source=doc.source, score=round(fused[d], 6),
-                dense_score=round(dense[0], 4) if dense else None,
+                dense_score=round(cosine, 4),
                 lexical_score=round(lexical_score[d], 4) if d in lexical_score else None,
                 matched=matched))
         return hits
 
     def dense_only(self, query: str, top_k: int) -> list[str]:
-        """Ids ranked by the dense index alone (for benchmarks)."""
+        """Ids ranked by the dense side alone (for benchmarks)."""
         snap = self._require()
         with self._encode_lock:
             qvec = self.encoder.queries([query])[0]
-        seen: list[str] = []
-        for row, _ in snap.dense.search(qvec, top_k * 8):
-            doc_id = snap.docs[int(snap.row_doc[row])].id
-            if doc_id not in seen:
-                seen.append(doc_id)
-        return seen[:top_k]
+        docs = {int(snap.row_doc[r]) for r, _ in snap.dense.search(qvec, self.candidates * 4)}
+        dense = snap.dense_scores(qvec, docs)
+        return [snap.docs[d].id for d in sorted(dense, key=lambda d: -dense[d][0])[:top_k]]
 
     def lexical_only(self, query: str, top_k: int) -> list[str]:
         """Ids ranked by BM25 alone (for benchmarks)."""

@@ -27,8 +27,8 @@ class SearchResult(BaseModel):
     category_code: str | None
     category_path: list[str]
     source: str
-    score: float = Field(description="fused reciprocal-rank score (higher is better)")
-    dense_score: float | None = Field(description="best cosine similarity of the e5 vectors")
+    score: float = Field(description="fused score (higher is better; see retrieval/fusion.py)")
+    dense_score: float | None = Field(description="cosine similarity of the e5 vectors")
     lexical_score: float | None = Field(description="BM25 score")
     matched: str = Field(description="the stored question form that matched best, if any")
 

@@ -64,3 +64,29 @@ def test_bm25_ranks_the_matching_document_first_and_honours_the_mask() -> None:
     mask = np.array([True, False, True])
     assert all(d != 1 for d, _ in index.search(tokenize("预付卡退费"), 3, mask))
     assert index.search(tokenize("完全无关的词语"), 3) == []
+
+
+def test_split_passages_cuts_at_sentence_ends_and_keeps_everything() -> None:
+    from retrieval.index import split_passages
+
+    answer = "第一句话。" * 30 + "长" * 450 + "。结尾。"
+    passages = split_passages("标题", answer, max_chars=200)
+    assert passages[0].startswith("标题\n第一句话。")
+    assert all(len(p) <= 200 + len("标题\n") for p in passages)
+    assert "".join(passages).replace("标题\n", "") == answer
+    assert split_passages("公积金怎么取", "公积金怎么取？答复。") == ["公积金怎么取？答复。"]
+
+
+def test_linear_fusion_scales_both_sides() -> None:
+    from retrieval.fusion import FusionOptions, fuse, linear_fusion
+
+    dense = {1: 0.90, 2: 0.85, 3: 0.80}
+    lexical = {3: 10.0, 2: 5.0}
+    fused = linear_fusion(dense, lexical, alpha=0.7)
+    assert fused[1] == pytest.approx(0.7)
+    assert fused[2] == pytest.approx(0.7 * 0.5 + 0.3 * 0.5)
+    assert fused[3] == pytest.approx(0.3)
+    assert linear_fusion({}, lexical, 0.7) == {}
+    rrf = fuse(dense, lexical, FusionOptions(method="rrf", alpha=0.5, rrf_k=0))
+    assert rrf[3] == pytest.approx(0.5 / 3 + 0.5 / 1)
+    assert set(rrf) == set(dense)

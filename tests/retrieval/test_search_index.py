@@ -132,4 +132,4 @@ def test_bad_queries_get_clear_errors(index: SearchIndex) -> None:
     with pytest.raises(QueryError, match="empty"):
         index.search("   ")
     with pytest.raises(QueryError, match="more than the limit"):
-        index.search("长" * 501)
+        index.search("长" * 2001)
