@@ -293,6 +293,9 @@ class SearchIndex:
                 keys.append(key)
                 if key not in self._vectors:
                     todo[key] = (prefix, text)
+        if todo:
+            logger.info("indexing %d answers: encoding %d new texts (about %d s on 2 cores)",
+                        len(docs), len(todo), len(todo) // 30 + 1)
         encoded = 0
         for prefix in (PASSAGE, QUERY):
             items = [(k, t) for k, (p, t) in todo.items() if p == prefix]

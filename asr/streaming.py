@@ -1,0 +1,224 @@
+"""Streaming recognition over Whisper, free of any transport code.
+
+``insert_audio(chunk)`` adds 16 kHz float32 audio; ``process()`` returns the events that the
+audio so far allows; ``finish()`` closes the stream. Voice activity (silero) finds utterances;
+while one is spoken, a fast greedy decode every ``partial_interval_s`` of audio gives a partial
+whose agreed prefix (LocalAgreement: what two decodes in a row share) never changes again; when
+the speaker pauses for ``hangover_s`` a wider-beam decode, prompted with the call's hotwords,
+gives the final text. An utterance longer than ``max_utterance_s`` is cut at its quietest frame.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Literal, Protocol
+
+import numpy as np
+
+from asr.audio import SAMPLE_RATE
+from asr.engine import Decoded
+from asr.vad import FRAME, FrameVad
+
+logger = logging.getLogger(__name__)
+
+
+class Decoder(Protocol):
+    def decode(self, audio: np.ndarray, *, beam_size: int = 5,
+               hotwords: list[str] | None = None) -> Decoded: ...
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    partial_interval_s: float = 1.0
+    speech_threshold: float = 0.5
+    silence_threshold: float = 0.35
+    min_speech_s: float = 0.25
+    hangover_s: float = 0.5
+    preroll_s: float = 0.3
+    max_utterance_s: float = 15.0
+    partial_beam: int = 1
+    final_beam: int = 5
+    max_backlog_s: float = 1.5  # more unprocessed audio than this: skip partials, keep finals
+
+
+@dataclass
+class TranscriptEvent:
+    type: Literal["partial", "final"]
+    speaker: str
+    text: str
+    start: float  # audio seconds from the start of the stream
+    end: float
+    utterance: int
+    stable: str = ""  # partials: the prefix that later partials and the final keep
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def common_prefix(a: str, b: str) -> str:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return a[:n]
+
+
+@dataclass
+class _Utterance:
+    start: int  # absolute sample
+    index: int
+    last_partial_end: int = 0
+    previous: str = ""
+    committed: str = ""
+    low_prob: list[float] = field(default_factory=list)
+
+
+class StreamingRecognizer:
+    def __init__(self, engine: Decoder, speaker: str = "caller",
+                 options: StreamOptions | None = None,
+                 hotwords: Callable[[], list[str]] | None = None) -> None:
+        self.engine = engine
+        self.speaker = speaker
+        self.opt = options or StreamOptions()
+        self.hotwords = hotwords
+        self._vad = FrameVad()
+        self._buf = np.zeros(0, dtype=np.float32)
+        self._buf_start = 0  # absolute sample of _buf[0]
+        self._received = 0  # samples inserted
+        self._vad_done = 0  # samples whose VAD frame was judged
+        self._speech_run = 0
+        self._silence_run = 0
+        self._utt: _Utterance | None = None
+        self._count = 0
+        self._frame_probs: list[float] = []  # probs of the current utterance's frames …
+        self._probs_start = 0  # … the first of which starts at this sample
+        self.finished = False
+
+    # ------------------------------------------------------------------ input
+
+    def insert_audio(self, audio: np.ndarray) -> None:
+        if self.finished:
+            raise RuntimeError("the stream is finished")
+        audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+        self._buf = np.concatenate([self._buf, audio])
+        self._received += len(audio)
+
+    @property
+    def audio_seconds(self) -> float:
+        return self._received / SAMPLE_RATE
+
+    # ------------------------------------------------------------------ processing
+
+    def process(self) -> list[TranscriptEvent]:
+        """Judge the new audio and return the events it produces."""
+        events: list[TranscriptEvent] = []
+        backlog = self._received - self._vad_done
+        new = self._buf[self._vad_done - self._buf_start:]
+        probs = self._vad(new) if len(new) else np.zeros(0, dtype=np.float32)
+        opt = self.opt
+        min_speech = max(1, round(opt.min_speech_s * SAMPLE_RATE / FRAME))
+        hangover = max(1, round(opt.hangover_s * SAMPLE_RATE / FRAME))
+        max_len = int(opt.max_utterance_s * SAMPLE_RATE)
+        for prob in probs:
+            frame_start = self._vad_done
+            self._vad_done += FRAME
+            if self._utt is None:
+                self._speech_run = self._speech_run + 1 if prob >= opt.speech_threshold else 0
+                if self._speech_run >= min_speech:
+                    onset = frame_start - (self._speech_run - 1) * FRAME
+                    start = max(self._buf_start, onset - int(opt.preroll_s * SAMPLE_RATE))
+                    self._utt = _Utterance(start=start, index=self._count,
+                                           last_partial_end=start)
+                    self._count += 1
+                    self._silence_run = 0
+                    self._frame_probs = []
+                    self._probs_start = self._vad_done
+                else:
+                    self._trim()
+                continue
+            self._frame_probs.append(float(prob))
+            self._silence_run = self._silence_run + 1 if prob < opt.silence_threshold else 0
+            if self._silence_run >= hangover:
+                end = self._vad_done - (self._silence_run - 2) * FRAME
+                events += self._final(end)
+            elif self._vad_done - self._utt.start >= max_len:
+                events += self._final(self._cut_point(), cut=True)
+        utt = self._utt
+        if (utt is not None and backlog <= opt.max_backlog_s * SAMPLE_RATE
+                and self._vad_done - utt.last_partial_end >= opt.partial_interval_s * SAMPLE_RATE):
+            events += self._partial()
+        return events
+
+    def finish(self) -> list[TranscriptEvent]:
+        """Flush: the final of an utterance still open when the audio ends."""
+        events = self.process()
+        if self._utt is not None:
+            events += self._final(self._received)
+        self.finished = True
+        return events
+
+    # ------------------------------------------------------------------ helpers
+
+    def _audio(self, start: int, end: int) -> np.ndarray:
+        return self._buf[start - self._buf_start:end - self._buf_start]
+
+    def _trim(self) -> None:
+        """Outside speech keep only the pre-roll."""
+        keep_from = self._vad_done - int(self.opt.preroll_s * SAMPLE_RATE) - FRAME
+        if keep_from > self._buf_start:
+            self._buf = self._buf[keep_from - self._buf_start:]
+            self._buf_start = keep_from
+
+    def _cut_point(self) -> int:
+        """The end of the quietest frame in the last third of a too-long utterance."""
+        probs = self._frame_probs
+        lo = len(probs) * 2 // 3
+        i = lo + int(np.argmin(probs[lo:])) if probs[lo:] else len(probs) - 1
+        return self._probs_start + (i + 1) * FRAME
+
+    def _partial(self) -> list[TranscriptEvent]:
+        utt = self._utt
+        assert utt is not None
+        end = self._vad_done
+        utt.last_partial_end = end
+        text = self.engine.decode(self._audio(utt.start, end), beam_size=self.opt.partial_beam).text
+        agreed = common_prefix(utt.previous, text)
+        if len(agreed) > len(utt.committed) and agreed.startswith(utt.committed):
+            utt.committed = agreed
+        utt.previous = text
+        shown = text if text.startswith(utt.committed) else utt.committed
+        if not shown:
+            return []
+        return [TranscriptEvent("partial", self.speaker, shown, utt.start / SAMPLE_RATE,
+                                end / SAMPLE_RATE, utt.index, stable=utt.committed)]
+
+    def _final(self, end: int, cut: bool = False) -> list[TranscriptEvent]:
+        utt = self._utt
+        assert utt is not None
+        end = max(utt.start, min(end, self._received))
+        hotwords = self.hotwords() if self.hotwords else None
+        text = self.engine.decode(self._audio(utt.start, end), beam_size=self.opt.final_beam,
+                                  hotwords=hotwords).text
+        event = TranscriptEvent("final", self.speaker, text, utt.start / SAMPLE_RATE,
+                                end / SAMPLE_RATE, utt.index)
+        self._speech_run = 0
+        self._silence_run = 0
+        if cut:
+            # cut inside speech: the audio after the cut opens the next utterance
+            kept = (end - self._probs_start) // FRAME
+            self._frame_probs = self._frame_probs[kept:]
+            self._probs_start = end
+            self._utt = _Utterance(start=end, index=self._count, last_partial_end=end)
+            self._count += 1
+            drop = end - self._buf_start
+        else:
+            self._utt = None
+            self._frame_probs = []
+            drop = self._vad_done - int(self.opt.preroll_s * SAMPLE_RATE) - self._buf_start
+        if drop > 0:
+            self._buf = self._buf[drop:]
+            self._buf_start += drop
+        return [event] if text else []
