@@ -227,6 +227,91 @@ def kb_load_demo() -> None:
     typer.echo(dump(load_demo(ctx.db)))
 
 
+# ------------------------------------------------------------------ speech
+
+
+def _speakers(n_channels: int, caller_channel: str) -> list[str]:
+    if n_channels == 1:
+        return ["caller"]
+    caller = 0 if caller_channel == "left" else 1
+    return ["caller" if i == caller else "agent" for i in range(2)]
+
+
+@app.command()
+def transcribe(
+    file: Annotated[Path, typer.Argument(help="WAV or FLAC, 8/16 kHz, mono or stereo")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    stream: Annotated[bool, typer.Option("--stream", help="play the file in real time through "
+                                         "the streaming recogniser, one event per line")] = False,
+    fast: Annotated[bool, typer.Option(help="with --stream: do not wait for real time")] = False,
+    caller_channel: Annotated[str, typer.Option(help="stereo: which channel is the caller "
+                                                "(left|right)")] = "right",
+) -> None:
+    """Transcribe a call recording (offline, or streamed as if live with --stream)."""
+    import time
+
+    from asr.audio import AudioFormatError, load_audio_file
+    from asr.engine import get_engine
+    from copilot.settings import get_settings
+
+    if caller_channel not in ("left", "right"):
+        fail("--caller-channel is left or right")
+    settings = get_settings()
+    try:
+        audio = load_audio_file(file, settings.max_call_seconds)
+    except AudioFormatError as e:
+        fail(str(e))
+    engine = get_engine(str(settings.whisper_dir), settings.asr_threads)
+    speakers = _speakers(len(audio.channels), caller_channel)
+    started = time.perf_counter()
+    if stream:
+        _transcribe_stream(engine, audio, speakers, fast)
+        return
+    segments = []
+    for speaker, channel in zip(speakers, audio.channels, strict=True):
+        decoded = engine.decode(channel, beam_size=5, vad_filter=True, timestamps=True)
+        segments += [{"start": round(s.start, 2), "end": round(s.end, 2), "speaker": speaker,
+                      "text": s.text} for s in decoded.segments]
+    segments.sort(key=lambda s: s["start"])
+    result = {"text": "".join(s["text"] for s in segments), "segments": segments,
+              "audio_s": round(audio.duration_s, 3),
+              "processing_s": round(time.perf_counter() - started, 3)}
+    if as_json:
+        typer.echo(dump(result))
+    else:
+        for s in segments:
+            typer.echo(f"[{s['start']:7.2f}-{s['end']:7.2f}] {s['speaker']}: {s['text']}")
+
+
+def _transcribe_stream(engine: Any, audio: Any, speakers: list[str], fast: bool) -> None:
+    """Feed 100 ms chunks (paced to real time unless ``fast``) and print every event."""
+    import time
+
+    from asr.streaming import StreamingRecognizer
+
+    recognizers = [StreamingRecognizer(engine, speaker) for speaker in speakers]
+    chunk = 1600
+    started = time.perf_counter()
+    total = len(audio.channels[0])
+
+    def emit(events: list[Any]) -> None:
+        for e in sorted(events, key=lambda e: e.end):
+            typer.echo(dump({**e.as_dict(), "audio_time": round(e.end, 3),
+                             "wall_time": round(time.perf_counter() - started, 3)}))
+
+    for offset in range(0, total, chunk):
+        if not fast:
+            wait = offset / 16000 - (time.perf_counter() - started)
+            if wait > 0:
+                time.sleep(wait)
+        events = []
+        for rec, channel in zip(recognizers, audio.channels, strict=True):
+            rec.insert_audio(channel[offset:offset + chunk])
+            events += rec.process()
+        emit(events)
+    emit([e for rec in recognizers for e in rec.finish()])
+
+
 # ------------------------------------------------------------------ models
 
 

@@ -11,7 +11,9 @@ import threading
 
 from sqlalchemy import func, select
 
+from asr.engine import WhisperEngine, get_engine
 from copilot.settings import Settings, get_settings
+from copilot.transcripts import TranscriptStore
 from knowledge_base.db import Database
 from knowledge_base.demo import load_demo
 from knowledge_base.models import AnswerTemplate, Category
@@ -29,6 +31,7 @@ class AppContext:
         self.db = Database(self.settings.db_url)
         self._index: SearchIndex | None = None
         self._lock = threading.Lock()
+        self.transcripts = TranscriptStore(self.settings.home / "calls")
 
     def kb_is_empty(self) -> bool:
         with self.db.session() as session:
@@ -48,6 +51,11 @@ class AppContext:
     def encoder(self) -> Encoder:
         s = self.settings
         return load_encoder(str(s.e5_dir), s.torch_threads, s.encoder_batch_size)
+
+    @property
+    def asr_engine(self) -> WhisperEngine:
+        """The Whisper engine shared by every call of this process."""
+        return get_engine(str(self.settings.whisper_dir), self.settings.asr_threads)
 
     @property
     def index(self) -> SearchIndex:

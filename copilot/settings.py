@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     encoder_batch_size: int = Field(default=16, ge=1)
     torch_threads: int = Field(default=2, ge=1)
 
+    # speech recognition
+    asr_threads: int = Field(default=2, ge=1)
+    max_streams: int = Field(default=4, ge=1, description="concurrent audio streams per process")
+    max_frame_bytes: int = Field(default=64 * 1024, ge=320, description="largest audio frame")
+    max_call_seconds: int = Field(default=4 * 3600, ge=60)
+
     # limits
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_import_rows: int = Field(default=100_000, ge=1)

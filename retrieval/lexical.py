@@ -56,6 +56,8 @@ class LexicalIndex:
     def build(cls, documents: list[list[str]]) -> LexicalIndex:
         import bm25s
 
+        if not documents:  # an empty knowledge base: nothing to index
+            return cls(None, 0)
         retriever = bm25s.BM25()
         retriever.index([doc or ["#empty"] for doc in documents], show_progress=False)
         return cls(retriever, len(documents))
@@ -63,7 +65,7 @@ class LexicalIndex:
     def search(self, tokens: list[str], k: int, mask: np.ndarray | None = None
                ) -> list[tuple[int, float]]:
         """Up to ``k`` (document, score) pairs with a positive score, best first."""
-        if not tokens or self.size == 0:
+        if not tokens or self._retriever is None:
             return []
         k = min(k, self.size)
         docs, scores = self._retriever.retrieve(
@@ -73,10 +75,16 @@ class LexicalIndex:
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
     def save(self, folder: Path) -> None:
-        self._retriever.save(str(folder), show_progress=False)
+        folder.mkdir(parents=True, exist_ok=True)
+        if self._retriever is None:
+            (folder / "EMPTY").touch()
+        else:
+            self._retriever.save(str(folder), show_progress=False)
 
     @classmethod
     def load(cls, folder: Path, size: int) -> LexicalIndex:
         import bm25s
 
+        if (folder / "EMPTY").exists():
+            return cls(None, 0)
         return cls(bm25s.BM25.load(str(folder), show_progress=False), size)

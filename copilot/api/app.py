@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from copilot import __version__
-from copilot.api.routes import health, kb
+from copilot.api.routes import audio, health, kb
 from copilot.context import AppContext
 from copilot.settings import Settings
 
@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         # Load the encoder and the index before the first request, not during it.
         await run_in_threadpool(lambda: ctx.index)
         app.state.context = ctx
+        app.state.stream_slots = audio.StreamSlots(ctx.settings.max_streams)
         logger.info("copilot ready: home=%s", ctx.settings.home)
         try:
             yield
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
                               "work orders and live call assistance.")
     app.include_router(health.router)
     app.include_router(kb.router)
+    app.include_router(audio.router)
 
     static = resources.files("web_ui").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

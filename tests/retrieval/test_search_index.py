@@ -133,3 +133,13 @@ def test_bad_queries_get_clear_errors(index: SearchIndex) -> None:
         index.search("   ")
     with pytest.raises(QueryError, match="more than the limit"):
         index.search("长" * 2001)
+
+
+def test_an_empty_knowledge_base_searches_to_nothing(db: Database, encoder,  # type: ignore[no-untyped-def]
+                                                     tmp_path: Path) -> None:
+    empty = SearchIndex(db, encoder, tmp_path / "empty")
+    empty.open()
+    assert empty.search("公积金") == []
+    again = SearchIndex(db, encoder, tmp_path / "empty")
+    again.open()
+    assert again.last_build == {} and again.search("公积金") == []
