@@ -1,0 +1,122 @@
+"""Province / city / district of the matter, resolved over all the region names of a call.
+
+The caller's words decide: the district they name (the one said with the street address when
+there are several) and its city and province. Same-named districts (西湖区 in 杭州 and 南昌)
+are told apart by the cities named in the call, the operator's read-back included. Where the
+caller names no district, a district of the caller's city said without 区 ('美兰机场') or one
+the operator names inside the caller's city is taken, at lower confidence; where the caller
+names no place at all, the operator's city ('厦门12345') is the last resort.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from copilot.form import regions as reg
+
+logger = logging.getLogger(__name__)
+
+CALLER = "caller"
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A division named in one turn."""
+
+    region: reg.RegionMention
+    speaker: str  # "caller" | "agent"
+    utterance: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A field's division and the mention it was taken from."""
+
+    region: reg.Region
+    mention: reg.RegionMention
+    utterance: int
+    text: str
+    confidence: float
+
+
+def pick(mention: reg.RegionMention, utterance: int, mentions: list[Mention]) -> reg.Region:
+    """Choose among same-named divisions by the cities and provinces named in the call; the
+    caller's words count twice, the same turn three times."""
+    cands = mention.candidates
+    if len(cands) == 1:
+        return cands[0]
+    scores = []
+    for cand in cands:
+        score = 0
+        for other in mentions:
+            if other.region is mention or other.region.rank == reg.DISTRICT:
+                continue
+            if any(o.contains(cand) for o in other.region.candidates):
+                score += 3 if other.utterance == utterance else 2 if other.speaker == CALLER else 1
+        scores.append(score)
+    return cands[max(range(len(cands)), key=lambda k: scores[k])]
+
+
+def _district(
+    mentions: list[Mention], caller_texts: list[tuple[int, str]], street_utterance: int | None
+) -> Resolved | None:
+    caller = [m for m in mentions if m.speaker == CALLER]
+    caller_d = [m for m in caller if m.region.rank == reg.DISTRICT]
+    if caller_d:
+        same = [m for m in caller_d if m.utterance == street_utterance]
+        m = (same or caller_d)[-1]
+        return Resolved(pick(m.region, m.utterance, mentions), m.region, m.utterance, m.text, 0.9)
+    upper = [pick(m.region, m.utterance, mentions) for m in caller if m.region.rank < reg.DISTRICT]
+    city = reg.ancestors(upper[-1])[1] if upper else None
+    if city is not None:
+        for u, text in caller_texts[::-1]:
+            shorts = reg.find_short_districts(text, city)
+            if shorts:
+                return Resolved(shorts[-1].candidates[0], shorts[-1], u, text, 0.5)
+    for m in reversed([m for m in mentions if m.speaker != CALLER]):
+        if m.region.rank != reg.DISTRICT:
+            continue
+        r = pick(m.region, m.utterance, mentions)
+        if all(c.contains(r) for c in upper[-1:]):
+            return Resolved(r, m.region, m.utterance, m.text, 0.7)
+    return None
+
+
+def resolve_location(
+    mentions: list[Mention],
+    caller_texts: Sequence[tuple[int, str]] = (),
+    street_utterance: int | None = None,
+) -> dict[str, Resolved | None]:
+    """{'province': …, 'city': …, 'district': …} for the matter of the call."""
+    district = _district(mentions, list(caller_texts), street_utterance)
+    city: Resolved | None = None
+    province: Resolved | None = None
+    if district is not None:
+        prov, cty = reg.ancestors(district.region)
+        # a county-level city governed by the province (仙桃市) is its own city
+        city = Resolved(cty or district.region, *_source(district))
+        province = Resolved(prov, *_source(district)) if prov is not None else None
+    else:
+        uppers = [(m, 0.85) for m in mentions
+                  if m.speaker == CALLER and m.region.rank < reg.DISTRICT]
+        if not uppers:  # the operator's words ('厦门12345', '转海口市…') as a last resort
+            uppers = [(m, 0.5) for m in mentions if m.region.rank < reg.DISTRICT]
+        for m, conf in reversed(uppers):
+            prov, cty = reg.ancestors(pick(m.region, m.utterance, mentions))
+            if cty is not None and city is None:
+                city = Resolved(cty, m.region, m.utterance, m.text, conf)
+            if prov is not None and province is None:
+                province = Resolved(prov, m.region, m.utterance, m.text, conf)
+            if city is not None:
+                break
+        if city is not None and (province is None or not province.region.contains(city.region)):
+            prov = reg.ancestors(city.region)[0]
+            province = Resolved(prov, *_source(city)) if prov is not None else None
+    return {"province": province, "city": city, "district": district}
+
+
+def _source(r: Resolved) -> tuple[reg.RegionMention, int, str, float]:
+    return r.mention, r.utterance, r.text, r.confidence
