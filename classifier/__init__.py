@@ -1,0 +1,1 @@
+"""Rule-based call classifiers: triage (emergency, out of scope), request type, deadlines."""
