@@ -25,8 +25,11 @@ logger = logging.getLogger(__name__)
 
 
 class Decoder(Protocol):
+    @property
+    def queued(self) -> int: ...
+
     def decode(self, audio: np.ndarray, *, beam_size: int = 5,
-               hotwords: list[str] | None = None) -> Decoded: ...
+               hotwords: list[str] | None = None, fast: bool = False) -> Decoded: ...
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class StreamOptions:
     partial_beam: int = 1
     final_beam: int = 5
     max_backlog_s: float = 1.5  # more unprocessed audio than this: skip partials, keep finals
+    # while other streams' decodes are running or waiting, a partial waits up to this long
+    busy_partial_interval_s: float = 3.0
 
 
 @dataclass
@@ -147,9 +152,14 @@ class StreamingRecognizer:
             elif self._vad_done - self._utt.start >= max_len:
                 events += self._final(self._cut_point(), cut=True)
         utt = self._utt
-        if (utt is not None and backlog <= opt.max_backlog_s * SAMPLE_RATE
-                and self._vad_done - utt.last_partial_end >= opt.partial_interval_s * SAMPLE_RATE):
-            events += self._partial()
+        if utt is not None and backlog <= opt.max_backlog_s * SAMPLE_RATE:
+            # Partials share the machine with every other stream: when decodes are queued,
+            # this stream's partial waits (finals never do), so a busy machine shows partials
+            # less often instead of falling behind.
+            interval = (opt.busy_partial_interval_s if self.engine.queued > 0
+                        else opt.partial_interval_s)
+            if self._vad_done - utt.last_partial_end >= interval * SAMPLE_RATE:
+                events += self._partial()
         return events
 
     def finish(self) -> list[TranscriptEvent]:
@@ -184,7 +194,8 @@ class StreamingRecognizer:
         assert utt is not None
         end = self._vad_done
         utt.last_partial_end = end
-        text = self.engine.decode(self._audio(utt.start, end), beam_size=self.opt.partial_beam).text
+        text = self.engine.decode(self._audio(utt.start, end), beam_size=self.opt.partial_beam,
+                                  fast=True).text
         agreed = common_prefix(utt.previous, text)
         if len(agreed) > len(utt.committed) and agreed.startswith(utt.committed):
             utt.committed = agreed

@@ -128,8 +128,9 @@ def accuracy(engine: WhisperEngine, n_calls: int) -> None:
             if e.type == "partial":
                 partial_lat.append(wall - e.end)
             else:
-                # end of speech: the reference turn that ends closest before the final's end
-                ends = [t for t in turn_ends if t <= e.end + 0.2]
+                # end of speech: the reference turn end inside this utterance; an utterance
+                # cut at a pause inside a turn ends where the VAD heard the pause begin
+                ends = [t for t in turn_ends if e.start <= t <= e.end + 0.3]
                 speech_end = max(ends) if ends else e.end
                 final_lat.append(wall - speech_end)
     print(f"{'overall':45s} offline {total['off'] / total['ref']:.3f}  "
@@ -197,10 +198,12 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=4, help="call recordings in the CER run")
     parser.add_argument("--concurrency", default="1,2,3,4")
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--only-concurrency", action="store_true")
     args = parser.parse_args()
     engine = get_engine(str(Settings().whisper_dir), 2)
-    accuracy(engine, args.calls)
-    silence_and_noise(engine)
+    if not args.only_concurrency:
+        accuracy(engine, args.calls)
+        silence_and_noise(engine)
     for n in (int(x) for x in args.concurrency.split(",") if x):
         concurrency(engine, n, args.seconds)
 
