@@ -227,6 +227,25 @@ def kb_load_demo() -> None:
     typer.echo(dump(load_demo(ctx.db)))
 
 
+# ------------------------------------------------------------------ understanding
+
+
+@app.command()
+def extract(
+    jsonl: Annotated[Path, typer.Option("--jsonl", help="JSON Lines of calls {\"id\", "
+                                        "\"turns\"} or messages {\"text\"} ('-': stdin)")],
+    out: Annotated[Path | None, typer.Option(help="write here, not stdout")] = None,
+) -> None:
+    """Fill the work order of each call: {"id", "form": {caller_name, phone, …}}."""
+    from copilot.extraction import extract as extract_one
+
+    if str(jsonl) != "-" and not jsonl.is_file():
+        fail(f"{jsonl} does not exist")
+    errors = run_jsonl(jsonl, out, extract_one)
+    if errors:
+        typer.echo(f"{errors} line(s) had errors (see their \"error\" fields)", err=True)
+
+
 # ------------------------------------------------------------------ speech
 
 

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from copilot import __version__
-from copilot.api.routes import audio, health, kb
+from copilot.api.routes import audio, health, kb, understanding
 from copilot.context import AppContext
 from copilot.settings import Settings
 
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     app.include_router(health.router)
     app.include_router(kb.router)
     app.include_router(audio.router)
+    app.include_router(understanding.router)
 
     static = resources.files("web_ui").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
