@@ -295,7 +295,7 @@ class SearchIndex:
                     todo[key] = (prefix, text)
         if todo:
             logger.info("indexing %d answers: encoding %d new texts (about %d s on 2 cores)",
-                        len(docs), len(todo), len(todo) // 30 + 1)
+                        len(docs), len(todo), len(todo) // 60 + 1)
         encoded = 0
         for prefix in (PASSAGE, QUERY):
             items = [(k, t) for k, (p, t) in todo.items() if p == prefix]
