@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import re
 import sys
 import threading
 import time
@@ -28,33 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from asr.audio import load_audio_file
 from asr.engine import WhisperEngine, get_engine
-from asr.normalize import to_simplified
+from asr.metrics import edit_distance, normalize_for_cer
 from asr.streaming import StreamingRecognizer, TranscriptEvent
 from bench.common import SHARED_DATA, need_shared, percentile
 from copilot.settings import Settings
 
 SR = 16000
 CHUNK = 1600  # 100 ms
-DIGITS = dict(zip("零〇一二两三四五六七八九幺", "0012234567891", strict=True))
-
-
-def norm(text: str) -> str:
-    """Simplified, digits for single Chinese digits, letters/digits/CJK only."""
-    text = to_simplified(text)
-    text = "".join(DIGITS.get(ch, ch) for ch in text)
-    return re.sub(r"[^\w]|_", "", text).lower()
-
-
-def edit_distance(ref: str, hyp: str) -> int:
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i]
-        for j, h in enumerate(hyp, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h)))
-        prev = cur
-    return prev[-1]
-
-
 def stream_virtual(engine: WhisperEngine, audio: np.ndarray, speaker: str = "caller"
                    ) -> list[tuple[TranscriptEvent, float]]:
     """Feed chunks as if they arrived in real time, on a virtual clock: chunk i arrives at its
@@ -117,8 +96,9 @@ def accuracy(engine: WhisperEngine, n_calls: int) -> None:
         events = stream_virtual(engine, audio, speaker)
         finals = [e for e, _ in events if e.type == "final"]
         streamed = "".join(e.text for e in finals)
-        r = norm(ref)
-        e_off, e_str = edit_distance(r, norm(offline)), edit_distance(r, norm(streamed))
+        r = normalize_for_cer(ref)
+        e_off = edit_distance(r, normalize_for_cer(offline))
+        e_str = edit_distance(r, normalize_for_cer(streamed))
         total["ref"] += len(r)
         total["off"] += e_off
         total["str"] += e_str

@@ -38,3 +38,11 @@ def test_prompt_carries_hotwords_once() -> None:
     prompt = build_prompt(["越秀区", "好利来", "越秀区", " "])
     assert prompt.count("越秀区") == 1 and "好利来" in prompt
     assert len(build_prompt(["很长的名字" * 10] * 20)) <= 220
+
+
+def test_cer_normalises_both_sides() -> None:
+    from asr.metrics import cer, edit_distance
+
+    assert edit_distance("abc", "axc") == 1 and edit_distance("", "ab") == 2
+    assert cer("电话一三八，幺二", "電話138 12") == 0.0
+    assert cer("甚至出现交易", "甚至出现") == pytest.approx(2 / 6)

@@ -10,6 +10,7 @@ import pytest
 
 from asr.audio import AudioFormatError, load_audio_file, pcm16_to_float, resample_to_16k
 from asr.engine import get_engine
+from asr.metrics import cer
 from asr.streaming import StreamingRecognizer, TranscriptEvent, common_prefix
 from copilot.settings import Settings
 from tests.conftest import SHARED_DATA, requires_shared_data
@@ -32,18 +33,6 @@ def run_stream(engine, audio: np.ndarray, speaker: str = "caller",  # type: igno
         rec.insert_audio(audio[i:i + step])
         events += rec.process()
     return events + rec.finish()
-
-
-def cer(ref: str, hyp: str) -> float:
-    keep = lambda s: "".join(ch for ch in s if "\u4e00" <= ch <= "\u9fff" or ch.isdigit())  # noqa: E731
-    ref, hyp = keep(ref), keep(hyp)
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i]
-        for j, h in enumerate(hyp, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h)))
-        prev = cur
-    return prev[-1] / max(1, len(ref))
 
 
 def test_thirty_seconds_of_silence_give_no_text(engine) -> None:  # type: ignore[no-untyped-def]
