@@ -7,6 +7,7 @@ stateful polyphase filter, so frame boundaries leave no clicks.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -76,7 +77,10 @@ class CallAudioFormat:
 
 
 class CallTranscriber:
-    """Feeds a call's frames to its recognisers; events come back in audio-time order."""
+    """Feeds a call's frames to its recognisers; events come back in audio-time order.
+
+    Thread-safe: a websocket handler that is cancelled mid-decode leaves its worker thread
+    running, and the flush that follows must wait for it rather than race it."""
 
     def __init__(self, engine: Decoder, fmt: CallAudioFormat,
                  options: StreamOptions | None = None,
@@ -87,26 +91,32 @@ class CallTranscriber:
                             for speaker in fmt.speakers]
         self._resamplers = [StreamResampler(fmt.sample_rate) for _ in fmt.speakers]
         self.bytes_received = 0
+        self._lock = threading.RLock()
 
     def feed(self, frame: bytes) -> None:
         """Add one binary frame (pcm_s16le, interleaved); raises AudioFormatError if it is
         not whole samples of the announced channel count."""
         pcm = pcm16_to_float(frame, self.fmt.channels)
-        self.bytes_received += len(frame)
-        for ch, (rec, resample) in enumerate(zip(self.recognizers, self._resamplers,
-                                                 strict=True)):
-            rec.insert_audio(resample(pcm[:, ch]))
+        with self._lock:
+            self.bytes_received += len(frame)
+            for ch, (rec, resample) in enumerate(zip(self.recognizers, self._resamplers,
+                                                     strict=True)):
+                rec.insert_audio(resample(pcm[:, ch]))
 
     @property
     def audio_seconds(self) -> float:
         return self.bytes_received / self.fmt.bytes_per_second
 
     def process(self) -> list[TranscriptEvent]:
-        events = [e for rec in self.recognizers for e in rec.process()]
+        with self._lock:
+            events = [e for rec in self.recognizers for e in rec.process()]
         return sorted(events, key=lambda e: (e.end, e.type != "final"))
 
     def finish(self) -> list[TranscriptEvent]:
-        for rec, resample in zip(self.recognizers, self._resamplers, strict=True):
-            rec.insert_audio(resample(np.zeros(0, dtype=np.float32), final=True))
-        events = [e for rec in self.recognizers for e in rec.finish()]
+        with self._lock:
+            if self.recognizers[0].finished:
+                return []
+            for rec, resample in zip(self.recognizers, self._resamplers, strict=True):
+                rec.insert_audio(resample(np.zeros(0, dtype=np.float32), final=True))
+            events = [e for rec in self.recognizers for e in rec.finish()]
         return sorted(events, key=lambda e: (e.end, e.type != "final"))

@@ -86,7 +86,8 @@ def test_audio_sent_faster_than_real_time_drops_partials_not_finals(client: Test
         messages, code = until_closed(ws)
     assert code == 1000
     finals = [m for m in messages if m["type"] == "final"]
-    assert len(finals) == 2 and all("交易" in m["text"] for m in finals)
+    assert len(finals) >= 2  # the two copies are apart by 2 s of silence
+    assert "".join(m["text"] for m in finals).count("交易") == 2
 
 
 @requires_shared_data(*CLIP)
@@ -110,6 +111,10 @@ def test_a_dropped_connection_keeps_what_was_said(client: TestClient) -> None:
         start(ws)
         for frame in pcm_frames(clip_with_silence()[:5 * 16000]):
             ws.send_bytes(frame)
+        # let the frames reach the server before the line drops (the in-process test client
+        # cancels the app on close, dropping frames still in its own queue, which a real
+        # network connection would have delivered)
+        time.sleep(1.0)
         ws.close()
     deadline = time.monotonic() + 30  # the server flushes after it sees the drop
     while time.monotonic() < deadline:
