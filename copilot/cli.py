@@ -246,6 +246,23 @@ def extract(
         typer.echo(f"{errors} line(s) had errors (see their \"error\" fields)", err=True)
 
 
+@app.command()
+def classify(
+    jsonl: Annotated[Path, typer.Option("--jsonl", help="JSON Lines of calls or messages "
+                                        "('-': stdin)")],
+    out: Annotated[Path | None, typer.Option(help="write here, not stdout")] = None,
+) -> None:
+    """Category (three levels), request type and deadline, emergency, out of scope, unit."""
+    _setup_logging()
+    if str(jsonl) != "-" and not jsonl.is_file():
+        fail(f"{jsonl} does not exist")
+    ctx = AppContext()
+    ctx.load_demo_if_empty()
+    errors = run_jsonl(jsonl, out, ctx.classifier.classify)
+    if errors:
+        typer.echo(f"{errors} line(s) had errors (see their \"error\" fields)", err=True)
+
+
 # ------------------------------------------------------------------ speech
 
 

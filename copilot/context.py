@@ -12,6 +12,7 @@ import threading
 from sqlalchemy import func, select
 
 from asr.engine import WhisperEngine, get_engine
+from copilot.classification import Classifier
 from copilot.settings import Settings, get_settings
 from copilot.transcripts import TranscriptStore
 from knowledge_base.db import Database
@@ -32,6 +33,7 @@ class AppContext:
         self._index: SearchIndex | None = None
         self._lock = threading.Lock()
         self.transcripts = TranscriptStore(self.settings.home / "calls")
+        self.classifier = Classifier(self)
 
     def kb_is_empty(self) -> bool:
         with self.db.session() as session:

@@ -64,3 +64,26 @@ def test_unknown_kind_and_missing_file(tmp_path: Path) -> None:
     assert result.returncode == 2 and "unknown kind" in result.stderr
     result = run(tmp_path / "home", "kb", "import", "units", str(tmp_path / "x.csv"))
     assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_classify_jsonl(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    taxonomy = tmp_path / "taxonomy.csv"
+    taxonomy.write_text("level1,level2,level3,description\n"
+                        "消费,预付卡,退费纠纷,健身房美容店关门、预付卡余额不退\n"
+                        "环境,噪声,施工噪声,工地夜间施工扰民\n", encoding="utf-8")
+    assert run(home, "kb", "import", "taxonomy", str(taxonomy)).returncode == 0
+    answers = tmp_path / "answers.csv"
+    answers.write_text("id,answer,unit,level1,level2,level3\n"
+                       "n1,夜间施工噪声请向生态环境部门投诉。,生态环境局,环境,噪声,施工噪声\n",
+                       encoding="utf-8")
+    assert run(home, "kb", "import", "answers", str(answers)).returncode == 0
+    lines = [json.dumps({"id": "m1", "text": "楼下工地半夜还在打桩，我要投诉"}, ensure_ascii=False),
+             json.dumps({"id": "m2"})]
+    out = run(home, "classify", "--jsonl", "-", stdin="\n".join(lines))
+    assert out.returncode == 0, out.stderr
+    first, second = (json.loads(x) for x in out.stdout.splitlines())
+    assert first["category"]["path"] == ["环境", "噪声", "施工噪声"]
+    assert first["request_type"] == "投诉" and first["unit"] == "生态环境局"
+    assert first["emergency"] is None and first["out_of_scope"] is None
+    assert "turns" in second["error"]

@@ -48,3 +48,20 @@ def test_health_counts_the_demo(client: TestClient) -> None:
     body = client.get("/api/v1/health").json()
     assert body["answers_indexed"] >= 400
     assert body["counts"]["categories_level3"] >= 300
+
+
+def test_classify_a_call_on_the_demo(client: TestClient) -> None:
+    call = {"call_time": "2026-11-23T10:00:00", "turns": [
+        {"speaker": "agent", "text": "您好，12345热线。"},
+        {"speaker": "caller", "text": "我家厨房一股很重的煤气味，现在还在漏，怎么办啊"}]}
+    body = client.post("/api/v1/classify", json=call).json()
+    assert body["emergency"] == "119"
+    assert body["category"]["code"].count(".") == 2 and len(body["top"]) == 3
+    assert body["unit"]  # a unit from the best answer in that category
+    complaint = {"call_time": "2026-11-23T10:00:00", "turns": [
+        {"speaker": "caller", "text": "我要投诉，小区旁边的工地每天半夜还在施工，吵得没法睡觉"}]}
+    body = client.post("/api/v1/classify", json=complaint).json()
+    assert body["emergency"] is None and body["request_type"] == "投诉"
+    assert body["deadline_working_days"] == 15 and body["due_date"] > "2026-12-01"
+    assert body["levels"]["level1"][0]["path"][0] in {"生态环境", "城市管理", "住房城乡建设"}
+    assert client.post("/api/v1/classify", json={"turns": []}).status_code == 422

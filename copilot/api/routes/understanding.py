@@ -7,6 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
+from copilot.api.deps import ContextDep
 from copilot.extraction import MAX_CHARS, MAX_TURNS, extract
 
 router = APIRouter(prefix="/api/v1", tags=["understanding"])
@@ -30,5 +31,15 @@ def extract_form(body: CallIn) -> dict[str, Any]:
     the utterance and span it came from, and a confidence."""
     try:
         return extract(body.model_dump(exclude_none=True))
+    except ValueError as e:
+        raise HTTPException(422, detail=str(e)) from e
+
+
+@router.post("/classify")
+def classify(ctx: ContextDep, body: CallIn) -> dict[str, Any]:
+    """Category (top 3 at every level), request type with its deadline, emergency (the line to
+    transfer to), out of scope (where to direct the caller) and the suggested handling unit."""
+    try:
+        return ctx.classifier.classify(body.model_dump(exclude_none=True))
     except ValueError as e:
         raise HTTPException(422, detail=str(e)) from e

@@ -1,0 +1,121 @@
+"""Three-level category prediction, cold start: no labelled history needed.
+
+Each level-3 class is represented by prototype texts — its path ("一级 / 二级 / 三级") with its
+description, and the titles and question forms of its published answers — encoded with e5 as
+queries (symmetric similarity). A text's score for a class is its best prototype cosine; a
+level-2 or level-1 class scores as its best child. Scores become probabilities by a softmax
+with ``temperature`` (cosines of e5 sit close together, so the temperature is small).
+
+Trained models (``copilot classifier train``, from a hotline's labelled history) are the next
+step; this classifier is what a hotline gets on the day it imports its taxonomy.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from knowledge_base.db import Database
+from knowledge_base.models import AnswerStatus, AnswerTemplate, Category
+
+logger = logging.getLogger(__name__)
+
+MAX_ANSWER_PROTOTYPES = 12
+
+
+class Encoder(Protocol):  # the part of retrieval.encoder.Encoder used here
+    def queries(self, texts: list[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class CategoryScore:
+    code: str
+    path: list[str]
+    score: float
+
+    def as_dict(self) -> dict[str, object]:
+        return {"code": self.code, "path": self.path, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Top classes at every level, best first; ``category`` is the best level-3 class."""
+
+    level1: list[CategoryScore]
+    level2: list[CategoryScore]
+    level3: list[CategoryScore]
+
+    @property
+    def category(self) -> CategoryScore | None:
+        return self.level3[0] if self.level3 else None
+
+
+class CategoryClassifier:
+    def __init__(self, codes: list[str], paths: list[list[str]], proto_class: np.ndarray,
+                 vectors: np.ndarray, encoder: Encoder, temperature: float = 0.02) -> None:
+        self.codes, self.paths = codes, paths
+        self.proto_class, self.vectors = proto_class, vectors
+        self.encoder, self.temperature = encoder, temperature
+
+    @classmethod
+    def build(cls, db: Database, encoder: Encoder, temperature: float = 0.02
+              ) -> CategoryClassifier:
+        """Prototypes from the taxonomy and the published answers of each leaf class."""
+        with db.session() as session:
+            nodes = list(session.scalars(select(Category).options(selectinload(Category.parent))
+                                         .order_by(Category.code)))
+            parents = {n.parent_id for n in nodes}
+            leaves = [n for n in nodes if n.id not in parents]
+            answers: dict[int, list[str]] = {}
+            query = select(AnswerTemplate).where(
+                AnswerTemplate.status == AnswerStatus.published,
+                AnswerTemplate.category_id.is_not(None))
+            for t in session.scalars(query):
+                texts = answers.setdefault(t.category_id, [])  # type: ignore[arg-type]
+                if len(texts) < MAX_ANSWER_PROTOTYPES:
+                    texts += [t.title, *(t.questions or [])[:2]]
+            codes, paths, texts, owners = [], [], [], []
+            for i, leaf in enumerate(leaves):
+                path = leaf.path()
+                codes.append(leaf.code)
+                paths.append(path)
+                head = " / ".join(path)
+                protos = [f"{head}：{leaf.description}" if leaf.description else head]
+                protos += answers.get(leaf.id, [])[:MAX_ANSWER_PROTOTYPES]
+                texts += protos
+                owners += [i] * len(protos)
+        vectors = encoder.queries(texts) if texts else np.zeros((0, 384), dtype=np.float32)
+        logger.info("category classifier: %d classes, %d prototypes", len(codes), len(texts))
+        return cls(codes, paths, np.array(owners, dtype=np.int64), vectors, encoder, temperature)
+
+    def predict(self, text: str, k: int = 3) -> Prediction:
+        if not text.strip():
+            raise ValueError("the text to classify is empty")
+        if not self.codes:
+            return Prediction([], [], [])
+        qvec = self.encoder.queries([text])[0]
+        proto_scores = self.vectors @ qvec
+        leaf = np.full(len(self.codes), -1.0, dtype=np.float32)
+        np.maximum.at(leaf, self.proto_class, proto_scores)
+        levels: list[list[CategoryScore]] = []
+        for depth in (1, 2, 3):
+            best: dict[str, tuple[float, list[str]]] = {}
+            for code, path, score in zip(self.codes, self.paths, leaf, strict=True):
+                if len(path) < depth:
+                    continue
+                key = ".".join(code.split(".")[:depth])
+                if key not in best or score > best[key][0]:
+                    best[key] = (float(score), path[:depth])
+            keys = list(best)
+            logits = np.array([best[c][0] for c in keys]) / self.temperature
+            probs = np.exp(logits - logits.max())
+            probs /= probs.sum()
+            order = np.argsort(-probs)[:k]
+            levels.append([CategoryScore(keys[i], best[keys[i]][1], float(probs[i]))
+                           for i in order])
+        return Prediction(*levels)
