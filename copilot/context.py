@@ -9,15 +9,12 @@ from __future__ import annotations
 import logging
 import threading
 
-from sqlalchemy import func, select
-
 from asr.engine import WhisperEngine, get_engine
 from copilot.classification import Classifier
 from copilot.settings import Settings, get_settings
 from copilot.transcripts import TranscriptStore
 from knowledge_base.db import Database
-from knowledge_base.demo import load_demo
-from knowledge_base.models import AnswerTemplate, Category
+from knowledge_base.demo import is_empty, load_demo
 from retrieval.encoder import Encoder, load_encoder
 from retrieval.fusion import FusionOptions
 from retrieval.index import SearchIndex
@@ -36,10 +33,7 @@ class AppContext:
         self.classifier = Classifier(self)
 
     def kb_is_empty(self) -> bool:
-        with self.db.session() as session:
-            answers = session.scalar(select(func.count()).select_from(AnswerTemplate)) or 0
-            categories = session.scalar(select(func.count()).select_from(Category)) or 0
-        return answers == 0 and categories == 0
+        return is_empty(self.db)
 
     def load_demo_if_empty(self) -> bool:
         """Load the demo knowledge base into an empty home (when settings allow)."""

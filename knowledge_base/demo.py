@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from knowledge_base.db import Database
 from knowledge_base.importer import Kind, import_table
-from knowledge_base.models import Category
+from knowledge_base.models import AnswerTemplate, Category
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +27,11 @@ def demo_bytes(filename: str) -> bytes:
 
 
 def is_empty(db: Database) -> bool:
+    """No categories and no answers: a home nobody has imported into."""
     with db.session() as session:
-        return (session.scalar(select(func.count()).select_from(Category)) or 0) == 0
+        categories = session.scalar(select(func.count()).select_from(Category)) or 0
+        answers = session.scalar(select(func.count()).select_from(AnswerTemplate)) or 0
+    return categories == 0 and answers == 0
 
 
 def load_demo(db: Database) -> dict[str, dict[str, object]]:
