@@ -56,9 +56,16 @@ def iter_jsonl(stream: TextIO) -> Iterator[tuple[int, dict[str, Any] | None, str
         yield number, obj, None
 
 
+def require_source(source: Path) -> None:
+    """Stop with a clear error before any work when a --jsonl file does not exist."""
+    if str(source) != "-" and not source.is_file():
+        fail(f"{source} does not exist")
+
+
 def run_jsonl(source: Path, out: Path | None,
               handle: Callable[[dict[str, Any]], dict[str, Any]]) -> int:
-    """Apply ``handle`` to each line of ``source`` ('-' = stdin); returns the error count."""
+    """Apply ``handle`` to each line of ``source`` ('-' = stdin); says on stderr how many
+    lines had errors and returns that count."""
     errors = 0
     in_stream = sys.stdin if str(source) == "-" else source.open(encoding="utf-8")
     out_stream = sys.stdout if out is None else out.open("w", encoding="utf-8")
@@ -79,6 +86,8 @@ def run_jsonl(source: Path, out: Path | None,
             in_stream.close()
         if out_stream is not sys.stdout:
             out_stream.close()
+    if errors:
+        typer.echo(f"{errors} line(s) had errors (see their \"error\" fields)", err=True)
     return errors
 
 
@@ -176,6 +185,8 @@ def kb_search(
     _setup_logging()
     if (query is None) == (jsonl is None):
         fail("give either a QUERY or --jsonl FILE")
+    if jsonl is not None:
+        require_source(jsonl)
     ctx = AppContext()
     ctx.load_demo_if_empty()
     index = ctx.index
@@ -191,11 +202,7 @@ def kb_search(
         return {"results": [_hit_json(h) for h in hits]}
 
     if jsonl is not None:
-        if str(jsonl) != "-" and not jsonl.is_file():
-            fail(f"{jsonl} does not exist")
-        errors = run_jsonl(jsonl, out, handle)
-        if errors:
-            typer.echo(f"{errors} line(s) had errors (see their \"error\" fields)", err=True)
+        run_jsonl(jsonl, out, handle)
         return
     try:
         result = handle({"query": query})
@@ -239,11 +246,8 @@ def extract(
     """Fill the work order of each call: {"id", "form": {caller_name, phone, …}}."""
     from copilot.extraction import extract as extract_one
 
-    if str(jsonl) != "-" and not jsonl.is_file():
-        fail(f"{jsonl} does not exist")
-    errors = run_jsonl(jsonl, out, extract_one)
-    if errors:
-        typer.echo(f"{errors} line(s) had errors (see their \"error\" fields)", err=True)
+    require_source(jsonl)
+    run_jsonl(jsonl, out, extract_one)
 
 
 @app.command()
@@ -254,13 +258,10 @@ def classify(
 ) -> None:
     """Category (three levels), request type and deadline, emergency, out of scope, unit."""
     _setup_logging()
-    if str(jsonl) != "-" and not jsonl.is_file():
-        fail(f"{jsonl} does not exist")
+    require_source(jsonl)
     ctx = AppContext()
     ctx.load_demo_if_empty()
-    errors = run_jsonl(jsonl, out, ctx.classifier.classify)
-    if errors:
-        typer.echo(f"{errors} line(s) had errors (see their \"error\" fields)", err=True)
+    run_jsonl(jsonl, out, ctx.classifier.classify)
 
 
 # ------------------------------------------------------------------ speech
