@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install models run test lint bench clean
+.PHONY: install models browser run test lint bench clean
 
 # torch==2.13.0 first: it is the CPU build these machines carry; any other spec pulls CUDA.
 $(STAMP): pyproject.toml
@@ -20,13 +20,20 @@ install: $(STAMP)
 models: install
 	$(BIN)/copilot models prepare
 
+# Browser tests drive Debian's chromium (Playwright's own browser download is not reachable).
+browser:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk; }
+
 run: models
 	$(BIN)/copilot serve
 
 lint: install
 	$(BIN)/ruff check .
 
-test: models lint
+test: models browser lint
 	$(BIN)/python -m pytest
 
 bench: models

@@ -34,7 +34,7 @@ class Encoder(Protocol):  # the part of retrieval.encoder.Encoder used here
 
 @dataclass(frozen=True)
 class CategoryScore:
-    code: str
+    code: str | None  # None: a trained label that is not a taxonomy path of the knowledge base
     path: list[str]
     score: float
 
@@ -44,15 +44,20 @@ class CategoryScore:
 
 @dataclass(frozen=True)
 class Prediction:
-    """Top classes at every level, best first; ``category`` is the best level-3 class."""
+    """Top classes at every level, best first; ``category`` is the best class of the deepest
+    level predicted (level 3, or level 1 for a model trained on level-1 labels only)."""
 
     level1: list[CategoryScore]
     level2: list[CategoryScore]
     level3: list[CategoryScore]
 
     @property
+    def deepest(self) -> list[CategoryScore]:
+        return self.level3 or self.level2 or self.level1
+
+    @property
     def category(self) -> CategoryScore | None:
-        return self.level3[0] if self.level3 else None
+        return self.deepest[0] if self.deepest else None
 
 
 class CategoryClassifier:

@@ -5,27 +5,38 @@ and the handling unit suggested from the best answers in the predicted category.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from classifier.categories import CategoryClassifier
-from classifier.deadline import DEADLINE_DAYS, due_date
+from classifier.categories import CategoryClassifier, Prediction
+from classifier.deadline import CHINA_TZ, DEADLINE_DAYS, due_date
 from classifier.request_type import request_type
+from classifier.text_features import e5_embedder
+from classifier.trained import TrainedModel, load_model, manifest_path, taxonomy_codes
 from classifier.triage import triage
 from copilot.extraction import parse_call
 
 if TYPE_CHECKING:
     from copilot.context import AppContext
 
+logger = logging.getLogger(__name__)
+
 
 class Classifier:
-    """The category model of one knowledge base, rebuilt when the knowledge base changes."""
+    """The category model of one knowledge base: the model trained from the hotline's history
+    (``copilot classifier train``) when ``COPILOT_HOME`` holds one, reloaded when it is saved
+    again; otherwise the cold-start model, rebuilt when the knowledge base changes."""
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self._model: CategoryClassifier | None = None
         self._revision: int | None = None
         self._lock = threading.Lock()
+        self._trained: TrainedModel | None = None
+        self._trained_key: tuple[str, int] | None = None
+        self._codes: dict[tuple[str, ...], str] = {}
+        self._codes_revision: int | None = None
 
     def model(self) -> CategoryClassifier:
         revision = self.ctx.db.revision()
@@ -35,6 +46,41 @@ class Classifier:
                 self._revision = revision
             return self._model
 
+    def trained(self) -> tuple[TrainedModel, dict[tuple[str, ...], str]] | None:
+        """The trained model and the knowledge base codes of its label paths, or None."""
+        path = manifest_path(self.ctx.settings.home)
+        try:
+            key = (str(path.resolve()), path.stat().st_mtime_ns)
+        except FileNotFoundError:
+            self._trained = self._trained_key = None
+            return None
+        with self._lock:
+            if key != self._trained_key:
+                self._trained_key = key
+                try:
+                    loaded = load_model(self.ctx.settings.home)
+                    self._trained = loaded[0] if loaded else None
+                except Exception:  # a broken model must not stop classification
+                    logger.exception("cannot load the trained category model in %s: using the "
+                                     "cold start (train again or `copilot classifier remove`)",
+                                     path.parent)
+                    self._trained = None
+            if self._trained is None:
+                return None
+            revision = self.ctx.db.revision()
+            if revision != self._codes_revision:
+                self._codes, self._codes_revision = taxonomy_codes(self.ctx.db), revision
+            return self._trained, self._codes
+
+    def predict(self, text: str) -> tuple[Prediction, str]:
+        """Categories of ``text`` and which model gave them (``trained`` or ``cold_start``)."""
+        found = self.trained()
+        if found is not None:
+            model, codes = found
+            embed = e5_embedder(self.ctx.encoder) if model.needs_encoder else None
+            return model.predict(text, embed, codes=codes), "trained"
+        return self.model().predict(text), "cold_start"
+
     def classify(self, obj: dict[str, Any]) -> dict[str, Any]:
         """The batch contract's classify line, plus every level's top 3, the deadline and the
         triage details."""
@@ -42,11 +88,11 @@ class Classifier:
         caller_text = "。".join(t["text"] for t in turns if t["speaker"] == "caller")
         if not caller_text.strip():
             raise ValueError("the call has no caller turn to classify")
-        prediction = self.model().predict(caller_text[:2000])
+        prediction, model = self.predict(caller_text[:2000])
         category = prediction.category
         found = triage(turns)
         kind = request_type(turns, triage_result=found)
-        accepted = call_time or dt.datetime.now()
+        accepted = call_time or dt.datetime.now(CHINA_TZ)  # naive call times are Beijing time
         unit = None
         hits = self.ctx.index.search(caller_text[: self.ctx.settings.max_query_chars], 3,
                                      category=category.code if category else None)
@@ -57,7 +103,7 @@ class Classifier:
         return {
             "id": obj.get("id"),
             "category": category.as_dict() if category else None,
-            "top": [c.as_dict() for c in prediction.level3],
+            "top": [c.as_dict() for c in prediction.deepest],
             "levels": {f"level{i}": [c.as_dict() for c in level] for i, level in
                        enumerate((prediction.level1, prediction.level2, prediction.level3), 1)},
             "request_type": kind.type,
@@ -69,4 +115,5 @@ class Classifier:
             "triage": found.as_dict(),
             "unit": unit["name"] if unit else None,
             "unit_detail": unit,
+            "model": model,
         }

@@ -24,6 +24,9 @@ models_app = typer.Typer(help="model files (built from the installed wheels)",
                          no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(models_app, name="models")
+classifier_app = typer.Typer(help="category model trained from labelled history",
+                              no_args_is_help=True)
+app.add_typer(classifier_app, name="classifier")
 
 
 def _setup_logging(verbose: bool = False) -> None:
@@ -78,7 +81,7 @@ def run_jsonl(source: Path, out: Path | None,
                     error = str(e)
             if error is not None:
                 errors += 1
-                result = {"error": error}
+                result = {"id": obj.get("id"), "error": error} if obj else {"error": error}
             out_stream.write(dump(result) + "\n")
             out_stream.flush()
     finally:
@@ -264,6 +267,25 @@ def classify(
     run_jsonl(jsonl, out, ctx.classifier.classify)
 
 
+@app.command()
+def assist(
+    jsonl: Annotated[Path, typer.Option("--jsonl", help="JSON Lines of calls {\"id\", "
+                                        "\"turns\"} or messages {\"text\"} ('-': stdin)")],
+    out: Annotated[Path | None, typer.Option(help="write here, not stdout")] = None,
+    save: Annotated[bool, typer.Option("--save", help="file each call as a ticket, in input "
+                                       "order; duplicates then name earlier calls' ids")] = False,
+) -> None:
+    """Everything the operator would see for each call: form, category, request type and
+    deadline, alerts, answers, unit and duplicates of open tickets."""
+    from copilot.assist import assist as assist_one
+
+    _setup_logging()
+    require_source(jsonl)
+    ctx = AppContext()
+    ctx.load_demo_if_empty()
+    run_jsonl(jsonl, out, lambda obj: assist_one(ctx, obj, save=save))
+
+
 # ------------------------------------------------------------------ speech
 
 
@@ -347,6 +369,76 @@ def _transcribe_stream(engine: Any, audio: Any, speakers: list[str], fast: bool)
             events += rec.process()
         emit(events)
     emit([e for rec in recognizers for e in rec.finish()])
+
+
+# ------------------------------------------------------------------ classifier
+
+
+@classifier_app.command("train")
+def classifier_train(
+    file: Annotated[Path, typer.Argument(help="labelled history: CSV (UTF-8 or GB18030) or .xlsx")],
+    text: Annotated[str, typer.Option(help="text column(s), comma-separated, joined with 。")],
+    label: Annotated[str, typer.Option(help="label column: level 1, or up to three columns "
+                                       "level1,level2,level3")],
+    method: Annotated[str, typer.Option(help="auto | tfidf | e5 | ensemble")] = "tfidf",
+    test_size: Annotated[float, typer.Option("--test-size", help="share held out for the "
+                                             "report")] = 0.2,
+    seed: Annotated[int, typer.Option(help="seed of the split and the sample")] = 0,
+    max_rows: Annotated[int | None, typer.Option("--max-rows", min=2, help="train on a random "
+                                                 "sample of this many labelled rows")] = None,
+) -> None:
+    """Train the category model, print the held-out report and save the model in COPILOT_HOME
+    (used from then on instead of the cold start)."""
+    from classifier.report import format_report, manifest, saved_files
+    from classifier.text_features import e5_embedder
+    from classifier.trained import model_dir, save_model
+    from classifier.training import TrainingError, load_labelled, split_columns, train
+    from copilot.settings import get_settings
+    from retrieval.encoder import load_encoder
+
+    _setup_logging()
+    settings = get_settings()
+    try:
+        data = load_labelled(file, split_columns(text), split_columns(label), max_rows, seed)
+        embed = None
+        if method != "tfidf":
+            embed = e5_embedder(load_encoder(str(settings.e5_dir), settings.torch_threads,
+                                             settings.encoder_batch_size))
+        result = train(data, method, test_size, seed, embed,
+                       progress=lambda m: typer.echo(m, err=True))
+    except TrainingError as e:
+        fail(str(e))
+    folder = save_model(settings.home, result.model, manifest(result, settings.e5_dir.name),
+                        saved_files(result))
+    typer.echo(format_report(result.report))
+    typer.echo(f"saved in {model_dir(settings.home)} -> {folder.name} (with report.json and "
+               "the confusion matrices); classify uses it from now on")
+
+
+@classifier_app.command("info")
+def classifier_info() -> None:
+    """The saved model's manifest (method, labels, classes, held-out metrics), as JSON."""
+    from classifier.trained import model_dir, read_manifest
+    from copilot.settings import get_settings
+
+    home = get_settings().home
+    found = read_manifest(home)
+    typer.echo(json.dumps({"model": "trained", "path": str(model_dir(home).resolve()), **found}
+                          if found else {"model": "cold_start", "home": str(home)},
+                          ensure_ascii=False, indent=2))
+
+
+@classifier_app.command("remove")
+def classifier_remove() -> None:
+    """Delete the trained model: categories come from the cold-start classifier again."""
+    from classifier.trained import remove_model
+    from copilot.settings import get_settings
+
+    home = get_settings().home
+    if remove_model(home):
+        typer.echo(f"removed the trained model of {home}: the cold-start classifier is used")
+    else:
+        typer.echo(f"no trained model in {home}: the cold-start classifier is already used")
 
 
 # ------------------------------------------------------------------ models

@@ -6,13 +6,16 @@ it; the encoder and the index load lazily, on first use, so commands that do not
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
+from typing import Any
 
 from asr.engine import WhisperEngine, get_engine
+from copilot.calls.store import CallStore
 from copilot.classification import Classifier
 from copilot.settings import Settings, get_settings
-from copilot.transcripts import TranscriptStore
+from copilot.tickets.models import create_tables as create_ticket_tables
 from knowledge_base.db import Database
 from knowledge_base.demo import is_empty, load_demo
 from retrieval.encoder import Encoder, load_encoder
@@ -27,9 +30,10 @@ class AppContext:
         self.settings = settings or get_settings()
         self.settings.ensure_dirs()
         self.db = Database(self.settings.db_url)
+        create_ticket_tables(self.db.engine)
         self._index: SearchIndex | None = None
         self._lock = threading.Lock()
-        self.transcripts = TranscriptStore(self.settings.home / "calls")
+        self.calls = CallStore(self.settings.home / "calls")
         self.classifier = Classifier(self)
 
     def kb_is_empty(self) -> bool:
@@ -68,6 +72,20 @@ class AppContext:
                     index.open()
                     self._index = index
         return self._index
+
+    def find_duplicates(self, form: dict[str, str | None], text: str, *,
+                        now: dt.datetime | None = None,
+                        exclude_ticket_id: int | None = None) -> list[dict[str, Any]]:
+        """Open tickets the call may repeat (``now``: naive times are Beijing time)."""
+        from classifier.deadline import CHINA_TZ
+        from copilot.tickets.duplicates import find_duplicates
+
+        if now is not None and now.tzinfo is None:
+            now = now.replace(tzinfo=CHINA_TZ)
+        with self.db.session() as session:
+            found = find_duplicates(session, form, text, now=now,
+                                    exclude_ticket_id=exclude_ticket_id)
+            return [c.as_dict() for c in found]
 
     def close(self) -> None:
         self.db.dispose()

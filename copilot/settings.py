@@ -23,6 +23,12 @@ def _default_models_dir() -> Path:
     return Path.home() / ".cache" / "hotline-copilot" / "models"
 
 
+def _default_demo_audio_dir() -> Path | None:
+    """The shared test recordings beside the project, when they are there."""
+    path = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "calls" / "audio"
+    return path if path.is_dir() else None
+
+
 class Settings(BaseSettings):
     """Validated at start-up; an invalid value stops the process with a message naming it."""
 
@@ -59,15 +65,46 @@ class Settings(BaseSettings):
     max_streams: int = Field(default=4, ge=1, description="concurrent audio streams per process")
     max_frame_bytes: int = Field(default=64 * 1024, ge=320, description="largest audio frame")
     max_call_seconds: int = Field(default=4 * 3600, ge=60)
+    demo_audio_dir: Path | None = Field(
+        default_factory=_default_demo_audio_dir,
+        description="recorded calls (.wav/.flac) the console offers as 演示录音; none: no list",
+    )
 
     # limits
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_import_rows: int = Field(default=100_000, ge=1)
 
+    # citizen chatbot (copilot/chat; thresholds calibrated by bench/chat_bench.py)
+    chat_answer_threshold: float = Field(
+        default=0.91, ge=0, le=1, description="dense cosine the best answer needs to be quoted "
+        "without asking back (demo KB; a KB imported without questions needs its own, see "
+        "bench/chat_bench.py)")
+    chat_suggest_threshold: float = Field(
+        default=0.895, ge=0, le=1, description="below it nothing is offered: the bot says it "
+        "has no answer and offers a ticket; between it and the answer threshold it asks back")
+    chat_clarify_margin: float = Field(
+        default=0.2, ge=0, le=1, description="fused-score gap under which an answer of another "
+        "topic counts as close (the bot then asks which one is meant)")
+    chat_max_options: int = Field(default=3, ge=2, le=5)
+    chat_max_message_chars: int = Field(default=500, ge=20, le=2000)
+    chat_rate_per_minute: float = Field(default=20, gt=0, description="messages per client")
+    chat_burst: int = Field(default=8, ge=1)
+    chat_trust_forwarded_for: bool = Field(
+        default=False, description="key the rate limit on X-Forwarded-For (behind a proxy)")
+    chat_session_ttl_s: int = Field(default=1800, ge=60)
+    chat_max_conversations: int = Field(default=10_000, ge=10)
+
     @field_validator("home", "models_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("demo_audio_dir", mode="before")
+    @classmethod
+    def _optional_dir(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return Path(str(value)).expanduser().resolve()
 
     @property
     def db_url(self) -> str:

@@ -133,6 +133,39 @@ def ensure_category(
     return node
 
 
+def update_category(
+    session: Session,
+    category: Category,
+    name: str | None = None,
+    description: str | None = None,
+    actor: str = "system",
+) -> bool:
+    """Rename or describe a node (its code and place in the tree stay); returns whether
+    anything changed. Answers show the new path at once: the revision moves."""
+    changed: dict[str, list[str]] = {}
+    if name is not None:
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise KbError("a category name has 1 to 100 characters")
+        if name != category.name:
+            clash = session.scalar(select(Category.id).where(
+                Category.parent_id == category.parent_id, Category.name == name,
+                Category.id != category.id))
+            if clash is not None:
+                raise KbError(f"another category under the same parent is already named {name}")
+            changed["name"] = [category.name, name]
+            category.name = name
+    if description is not None and description.strip() != category.description:
+        changed["description"] = [category.description, description.strip()]
+        category.description = description.strip()
+    if not changed:
+        return False
+    session.flush()
+    log_change(session, actor, "category", category.code, "update", changed)
+    bump_revision(session)
+    return True
+
+
 # ---------------------------------------------------------------- units
 
 
@@ -157,6 +190,35 @@ def upsert_unit(session: Session, fields: dict[str, str], actor: str = "system")
     session.flush()
     log_change(session, actor, "unit", name, action)
     return unit
+
+
+UNIT_FIELDS = ("name", "kind", "district", "duty", "phone", "address")
+
+
+def update_unit(session: Session, unit: Unit, fields: dict[str, str], actor: str = "system"
+                ) -> bool:
+    """Set the fields given (an empty value clears one; ``name`` renames the unit, which must
+    stay unique); returns whether anything changed. Answers naming the unit follow it."""
+    changed: dict[str, list[str]] = {}
+    for key, value in fields.items():
+        if key not in UNIT_FIELDS:
+            raise KbError(f"unknown unit field {key!r}")
+        value = (value or "").strip()
+        if key == "name":
+            if not value or len(value) > 100:
+                raise KbError("a unit name has 1 to 100 characters")
+            clash = unit_by_name(session, value)
+            if clash is not None and clash.id != unit.id:
+                raise KbError(f"another unit is already named {value}")
+        if getattr(unit, key) != value:
+            changed[key] = [getattr(unit, key), value]
+            setattr(unit, key, value)
+    if not changed:
+        return False
+    session.flush()
+    log_change(session, actor, "unit", unit.name, "update", changed)
+    bump_revision(session)
+    return True
 
 
 # ---------------------------------------------------------------- answers
@@ -277,6 +339,28 @@ def set_status(
     """Move a template along the review flow (draft → in review → published → retired)."""
     update_answer(session, template, {"status": AnswerStatus(status)}, actor,
                   note=f"status {AnswerStatus(status).value}")
+
+
+def content_authors(session: Session, template: AnswerTemplate) -> set[str]:
+    """Who wrote the content now under review: everyone whose version changed a field other
+    than the status since the template was last published (or, where nobody did, the author
+    of the last content change). The four-eyes rule keeps them from approving it."""
+    versions = answer_history(session, template.id)
+
+    def content(v: AnswerVersion) -> dict[str, Any]:
+        return {k: val for k, val in v.snapshot.items() if k != "status"}
+
+    changers: list[tuple[int, str]] = []  # (position, actor) of each content change
+    last_published = -1
+    for i, v in enumerate(versions):
+        if i == 0 or content(v) != content(versions[i - 1]):
+            changers.append((i, v.changed_by))
+        if v.snapshot.get("status") == AnswerStatus.published.value:
+            last_published = i
+    since = {actor for i, actor in changers if i > last_published}
+    if since:
+        return since
+    return {changers[-1][1]} if changers else {template.created_by}
 
 
 def answer_history(session: Session, template_id: int) -> list[AnswerVersion]:

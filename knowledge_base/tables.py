@@ -44,6 +44,7 @@ class Table:
     columns: list[str]
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     problems: list[tuple[int, str]] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # canonical name → header as written
 
 
 def canonical(header: str) -> str:
@@ -83,7 +84,9 @@ def _build(raw_rows: Iterable[tuple[int, Sequence[object]]]) -> Table:
     dupes = {c for c in columns if c and columns.count(c) > 1}
     if dupes:
         raise TableError(f"columns appear twice: {', '.join(sorted(dupes))}")
-    table = Table(columns=[c for c in columns if c])
+    table = Table(columns=[c for c in columns if c],
+                  headers={c: _cell(h).lstrip("\ufeff") for c, h in zip(columns, header,
+                                                                       strict=False) if c})
     for line, values in iterator:
         cells = [_cell(v) for v in values]
         if not any(cells):

@@ -10,6 +10,8 @@ import fcntl
 import functools
 import logging
 import os
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,24 +44,46 @@ def ensure_e5_model(target: Path) -> Path:
 
 
 class Encoder:
-    """Thin wrapper that adds the e5 prefixes and returns L2-normalised float32 rows."""
+    """Thin wrapper that adds the e5 prefixes and returns L2-normalised float32 rows.
 
-    def __init__(self, model: SentenceTransformer, batch_size: int = 16) -> None:
+    Vectors are remembered (least recently used first out, ``cache_size`` texts) so that the
+    parts of one process that encode the same texts — the search index and the category
+    prototypes share the answers' questions — and every knowledge base opened in it pay once.
+    """
+
+    def __init__(self, model: SentenceTransformer, batch_size: int = 16,
+                 cache_size: int = 50_000) -> None:
         self.model = model
         self.batch_size = batch_size
         self.dim = E5_DIM
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def encode(self, texts: list[str], prefix: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode(
-            [prefix + t for t in texts],
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        keys = [prefix + t for t in texts]
+        with self._cache_lock:
+            found = {k: self._cache[k] for k in keys if k in self._cache}
+            for k in found:
+                self._cache.move_to_end(k)
+        todo = list(dict.fromkeys(k for k in keys if k not in found))
+        if todo:
+            vectors = self.model.encode(
+                todo,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            fresh = dict(zip(todo, np.asarray(vectors, dtype=np.float32), strict=True))
+            found.update(fresh)
+            with self._cache_lock:
+                self._cache.update(fresh)
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return np.ascontiguousarray(np.stack([found[k] for k in keys]), dtype=np.float32)
 
     def queries(self, texts: list[str]) -> np.ndarray:
         return self.encode(texts, QUERY)

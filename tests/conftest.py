@@ -46,3 +46,27 @@ def encoder():  # type: ignore[no-untyped-def]
 
     s = Settings()
     return load_encoder(str(s.e5_dir), s.torch_threads, s.encoder_batch_size)
+
+
+@pytest.fixture(scope="session")
+def demo_home_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home holding the demo knowledge base with its search index built, made once per
+    session; tests copy it (``demo_settings``) rather than rebuild the index."""
+    from copilot.context import AppContext
+
+    home = tmp_path_factory.mktemp("demo-template") / "home"
+    ctx = AppContext(Settings(home=home, env="test", load_demo=True))
+    ctx.load_demo_if_empty()
+    ctx.index  # noqa: B018 - builds and saves the index
+    ctx.close()
+    return home
+
+
+@pytest.fixture
+def demo_settings(demo_home_template: Path, tmp_path: Path) -> Settings:
+    """Settings for a private copy of the demo home (knowledge base and index ready)."""
+    import shutil
+
+    home = tmp_path / "demo-home"
+    shutil.copytree(demo_home_template, home)
+    return Settings(home=home, env="test", load_demo=False)

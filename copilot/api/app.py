@@ -13,7 +13,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from copilot import __version__
-from copilot.api.routes import audio, health, kb, understanding
+from copilot.api.routes import audio, calls, chat, demo, health, kb, tickets, understanding
+from copilot.api.routes import km as km_routes
+from copilot.api.routes import km_admin as km_admin_routes
+from copilot.calls.live import LiveCalls
 from copilot.context import AppContext
 from copilot.settings import Settings
 
@@ -29,12 +32,15 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         await run_in_threadpool(ctx.load_demo_if_empty)
         # Load the encoder and the index before the first request, not during it.
         await run_in_threadpool(lambda: ctx.index)
+        await run_in_threadpool(ctx.classifier.model)  # the cold-start category prototypes
         app.state.context = ctx
         app.state.stream_slots = audio.StreamSlots(ctx.settings.max_streams)
+        app.state.live = LiveCalls(ctx)
         logger.info("copilot ready: home=%s", ctx.settings.home)
         try:
             yield
         finally:
+            await app.state.live.drain()
             if context is None:
                 ctx.close()
 
@@ -43,8 +49,14 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
                               "work orders and live call assistance.")
     app.include_router(health.router)
     app.include_router(kb.router)
+    app.include_router(calls.router)
     app.include_router(audio.router)
     app.include_router(understanding.router)
+    app.include_router(tickets.router)
+    app.include_router(demo.router)
+    app.include_router(chat.router)
+    app.include_router(km_routes.router)
+    app.include_router(km_admin_routes.router)
 
     static = resources.files("web_ui").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
@@ -52,5 +64,17 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(str(static.joinpath("index.html")))
+
+    @app.get("/chat", include_in_schema=False)
+    def chat_page() -> FileResponse:
+        return FileResponse(str(static.joinpath("chat.html")))
+
+    @app.get("/console", include_in_schema=False)
+    def console() -> FileResponse:
+        return FileResponse(str(static.joinpath("console.html")))
+
+    @app.get("/km", include_in_schema=False)
+    def km_page() -> FileResponse:
+        return FileResponse(str(static.joinpath("km.html")))
 
     return app

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from copilot.calls.live import LiveCalls
 from copilot.context import AppContext
 
 
@@ -14,3 +15,10 @@ def get_context(request: Request) -> AppContext:
 
 
 ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+def get_live(request: Request) -> LiveCalls:
+    return request.app.state.live  # type: ignore[no-any-return]
+
+
+LiveDep = Annotated[LiveCalls, Depends(get_live)]

@@ -169,3 +169,24 @@ def test_bad_call_id(client: TestClient) -> None:
     with client.websocket_connect("/api/v1/calls/bad%20id%21/audio") as ws:
         messages, code = until_closed(ws)
     assert code == 1008 and "call_id" in messages[0]["detail"]
+
+
+@requires_shared_data(*CLIP)
+def test_the_console_sees_the_audio_finals_and_their_suggestions(client: TestClient) -> None:
+    with client.websocket_connect("/api/v1/calls/c-9/events") as events:
+        assert events.receive_json()["type"] == "snapshot"
+        with client.websocket_connect("/api/v1/calls/c-9/audio") as ws:
+            start(ws)
+            for frame in pcm_frames(clip_with_silence()):
+                ws.send_bytes(frame)
+            ws.send_text(json.dumps({"type": "end"}))
+            until_closed(ws)
+        seen: dict[str, dict] = {}
+        while "suggestions" not in seen:
+            event = events.receive_json()
+            seen.setdefault(event["type"], event)
+    assert "交易" in seen["final"]["text"] and seen["final"]["speaker"] == "caller"
+    assert seen["suggestions"]["for_utterance"] >= 0
+    assert seen["suggestions"]["request_type"] in {"咨询", "求助", "投诉", "举报", "意见建议"}
+    snapshot = client.get("/api/v1/calls/c-9").json()
+    assert snapshot["utterances"][0]["text"] == seen["final"]["text"]

@@ -87,3 +87,37 @@ def test_classify_jsonl(tmp_path: Path) -> None:
     assert first["request_type"] == "投诉" and first["unit"] == "生态环境局"
     assert first["emergency"] is None and first["out_of_scope"] is None
     assert "turns" in second["error"]
+
+
+def test_assist_save_files_tickets_and_names_earlier_duplicates(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    answers = tmp_path / "answers.csv"
+    answers.write_text("id,answer,unit,level1,level2,level3\n"
+                       "c1,经营者停业的应退还预付款余额，可向市场监管部门投诉。,市场监管局,"
+                       "消费,预付卡,退费纠纷\n"
+                       "l1,路灯损坏请向城市管理部门报修。,城管局,城建,市政设施,路灯\n",
+                       encoding="utf-8")
+    assert run(home, "kb", "import", "answers", str(answers)).returncode == 0
+    calls = [
+        {"id": "a1", "call_time": "2026-11-20T10:00:00", "turns": [
+            {"speaker": "caller", "text": "我要投诉天河区天河路385号的力美健身，健身房突然关门了，"
+                                          "年卡3600元不退，电话13912345678。"}]},
+        {"id": "a2", "call_time": "2026-11-21T09:00:00", "turns": [
+            {"speaker": "caller",
+             "text": "天河区天河路385号那个力美健身跑路了，会员卡的钱退不了。"}]},
+        {"id": "a3", "call_time": "2026-11-21T11:00:00", "turns": [
+            {"speaker": "caller", "text": "越秀区东风中路300号小区门口路灯坏了好几天了。"}]},
+        {"id": "a4"},
+    ]
+    stdin = "\n".join(json.dumps(c, ensure_ascii=False) for c in calls)
+    out = run(home, "assist", "--jsonl", "-", "--save", stdin=stdin)
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(x) for x in out.stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["a1", "a2", "a3", "a4"]
+    assert rows[0]["form"]["phone"] == "13912345678" and rows[0]["answers"][0]["id"] == "c1"
+    assert rows[0]["ticket_id"] and rows[0]["duplicates"] == []
+    assert rows[1]["duplicates"][0] == {**rows[1]["duplicates"][0], "id": "a1",
+                                        "ticket_id": rows[0]["ticket_id"]}
+    assert rows[2]["duplicates"] == [] and rows[2]["unit"] == "城管局"
+    assert "turns" in rows[3]["error"] and rows[3]["id"] == "a4"
+    assert "1 line(s) had errors" in out.stderr

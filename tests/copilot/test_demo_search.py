@@ -3,6 +3,7 @@ standard answer and its handling unit (questions worded unlike the stored ones).
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,10 +18,12 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    home: Path = tmp_path_factory.mktemp("demo-home")
-    ctx = AppContext(Settings(home=home, env="test", load_demo=True))
-    with TestClient(create_app(context=ctx)) as c:  # loads the demo into the empty home
+def client(demo_home_template: Path, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[TestClient]:
+    home = tmp_path_factory.mktemp("demo-search") / "home"
+    shutil.copytree(demo_home_template, home)
+    ctx = AppContext(Settings(home=home, env="test", load_demo=False))
+    with TestClient(create_app(context=ctx)) as c:
         yield c
     ctx.close()
 

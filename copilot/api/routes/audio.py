@@ -8,7 +8,8 @@ Protocol (DESIGN.md): a JSON start message ``{"type": "start", "sample_rate": 80
 
 Close codes: 1000 done; 1003 unsupported audio format; 1007 a malformed frame; 1008 a
 protocol error (no or bad start message); 1009 a frame over the size limit; 1013 the server is
-at its concurrent-stream limit. Final utterances are stored as they come, so whatever was final
+at its concurrent-stream limit. Final utterances are stored in the call's session as they come
+(and pushed to the consoles watching ``/api/v1/calls/{call_id}/events``), so whatever was final
 before a drop or an error is kept (``GET /api/v1/calls/{call_id}/transcript``).
 """
 
@@ -20,15 +21,15 @@ import json
 import logging
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from asr.audio import AudioFormatError
 from asr.call import CallAudioFormat, CallTranscriber
 from asr.streaming import TranscriptEvent
-from copilot.api.deps import ContextDep
+from copilot.calls.live import LiveCalls
+from copilot.calls.store import check_call_id
 from copilot.context import AppContext
-from copilot.transcripts import check_call_id
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/calls", tags=["calls"])
@@ -99,6 +100,7 @@ def _event_json(call_id: str, e: TranscriptEvent) -> dict[str, Any]:
 @router.websocket("/{call_id}/audio")
 async def call_audio(ws: WebSocket, call_id: str) -> None:
     ctx: AppContext = ws.app.state.context
+    live: LiveCalls = ws.app.state.live
     slots: StreamSlots = ws.app.state.stream_slots
     settings = ctx.settings
     await ws.accept()
@@ -120,7 +122,13 @@ async def call_audio(ws: WebSocket, call_id: str) -> None:
         for event in events:
             payload = _event_json(call_id, event)
             if event.type == "final":
-                await run_in_threadpool(ctx.transcripts.append, call_id, payload)
+                if event.text.strip():
+                    stored = await run_in_threadpool(live.record, call_id, event.speaker,
+                                                     event.text, start=event.start,
+                                                     end=event.end)
+                    await live.announce(call_id, stored)
+            else:
+                live.partial(call_id, payload)
             with contextlib.suppress(Exception):
                 await send_json(ws, payload)
 
@@ -202,8 +210,10 @@ async def call_audio(ws: WebSocket, call_id: str) -> None:
                 # Keep what was said: whatever is still open becomes final and is stored, in
                 # a thread that finishes even if this handler is cancelled by a disconnect.
                 pending, frames[:] = list(frames), []
-                flushed = await asyncio.shield(run_in_threadpool(
-                    _finish_and_store, transcriber, ctx, call_id, pending))
+                flushed, stored = await asyncio.shield(run_in_threadpool(
+                    _finish_and_store, transcriber, live, call_id, pending))
+                for utterance in stored:
+                    await live.announce(call_id, utterance)
                 for payload in flushed:
                     with contextlib.suppress(Exception):
                         await send_json(ws, payload)
@@ -219,9 +229,10 @@ async def call_audio(ws: WebSocket, call_id: str) -> None:
         await ws.close(code=1000)
 
 
-def _finish_and_store(transcriber: CallTranscriber, ctx: AppContext, call_id: str,
-                      pending: list[bytes]) -> list[dict[str, Any]]:
-    """Feed frames that arrived but were not yet decoded, close the stream, store its finals."""
+def _finish_and_store(transcriber: CallTranscriber, live: LiveCalls, call_id: str,
+                      pending: list[bytes]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Feed frames that arrived but were not yet decoded, close the stream, store its finals;
+    returns the events for the audio client and the stored utterances."""
     events = []
     for frame in pending:
         try:
@@ -229,24 +240,13 @@ def _finish_and_store(transcriber: CallTranscriber, ctx: AppContext, call_id: st
         except AudioFormatError:
             break  # the malformed frame that ended the call, and anything after it
         events += transcriber.process()
-    payloads = [_event_json(call_id, e) for e in events + transcriber.finish()]
-    for payload in payloads:
-        if payload["type"] == "final":
-            ctx.transcripts.append(call_id, payload)
-    return payloads
+    events += transcriber.finish()
+    stored = [live.record(call_id, e.speaker, e.text, start=e.start, end=e.end)
+              for e in events if e.type == "final" and e.text.strip()]
+    return [_event_json(call_id, e) for e in events], stored
 
 
 def _feed_and_process(transcriber: CallTranscriber, batch: list[bytes]) -> list[TranscriptEvent]:
     for frame in batch:
         transcriber.feed(frame)
     return transcriber.process()
-
-
-@router.get("/{call_id}/transcript")
-def transcript(ctx: ContextDep, call_id: str) -> dict[str, Any]:
-    """The final utterances recognised so far for a call."""
-    try:
-        events = ctx.transcripts.read(call_id)
-    except ValueError as e:
-        raise HTTPException(422, detail=str(e)) from e
-    return {"call_id": call_id, "utterances": events}

@@ -1,0 +1,119 @@
+"""A real server (uvicorn in a thread, on a free loopback port) over a private copy of the demo
+home, and Debian's headless Chromium driven by Playwright. Each test gets a fresh 1366×768 page
+and leaves a screenshot of its final state in ``tests/artifacts/``."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from copilot.settings import Settings
+from tests.conftest import SHARED_DATA
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+VIEWPORT = {"width": 1366, "height": 768}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """The app served for real, restartable on the same port and home (a restart is a new
+    process state: a new context, new call sessions rebuilt from disk)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._ctx: Any = None
+
+    def start(self, timeout: float = 600) -> None:
+        """Serve, once the app's start-up (index, category model) is done."""
+        import uvicorn
+
+        from copilot.api.app import create_app
+        from copilot.context import AppContext
+
+        self._ctx = AppContext(self.settings)
+        config = uvicorn.Config(create_app(context=self._ctx), host="127.0.0.1", port=self.port,
+                                log_level="warning", timeout_graceful_shutdown=3)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="console-server",
+                                        daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the test server stopped while starting (see the log above)")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the test server did not start in {timeout:.0f} s")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(60)
+        if self._ctx is not None:
+            self._ctx.close()
+        self._server = self._thread = self._ctx = None
+
+
+@pytest.fixture(scope="module")
+def live_server(demo_home_template: Path,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    home = tmp_path_factory.mktemp("console") / "home"
+    shutil.copytree(demo_home_template, home)
+    audio = SHARED_DATA / "calls" / "audio"
+    settings = Settings(home=home, env="test", load_demo=False,
+                        demo_audio_dir=audio if audio.is_dir() else None)
+    server = LiveServer(settings)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="the browser tests need Playwright for Python")
+    if not CHROMIUM.exists():
+        pytest.skip(f"the browser tests need Debian's chromium at {CHROMIUM} "
+                    "(`make browser` installs it)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh page at 1366×768; its final state is saved as tests/artifacts/<test>.png."""
+    context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.console_errors = errors
+    yield page
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
+    finally:
+        context.close()
