@@ -13,7 +13,9 @@ step; this classifier is what a hotline gets on the day it imports its taxonomy.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -68,9 +70,11 @@ class CategoryClassifier:
         self.encoder, self.temperature = encoder, temperature
 
     @classmethod
-    def build(cls, db: Database, encoder: Encoder, temperature: float = 0.02
-              ) -> CategoryClassifier:
-        """Prototypes from the taxonomy and the published answers of each leaf class."""
+    def build(cls, db: Database, encoder: Encoder, temperature: float = 0.02,
+              cache: Path | None = None) -> CategoryClassifier:
+        """Prototypes from the taxonomy and the published answers of each leaf class. With
+        ``cache`` (a .npz file) the prototype vectors are kept on disk, so a restart or a
+        knowledge change encodes only texts it has not seen."""
         with db.session() as session:
             nodes = list(session.scalars(select(Category).options(selectinload(Category.parent))
                                          .order_by(Category.code)))
@@ -94,7 +98,8 @@ class CategoryClassifier:
                 protos += answers.get(leaf.id, [])[:MAX_ANSWER_PROTOTYPES]
                 texts += protos
                 owners += [i] * len(protos)
-        vectors = encoder.queries(texts) if texts else np.zeros((0, 384), dtype=np.float32)
+        vectors = (_encode(encoder, texts, cache) if texts
+                   else np.zeros((0, 384), dtype=np.float32))
         logger.info("category classifier: %d classes, %d prototypes", len(codes), len(texts))
         return cls(codes, paths, np.array(owners, dtype=np.int64), vectors, encoder, temperature)
 
@@ -124,3 +129,26 @@ class CategoryClassifier:
             levels.append([CategoryScore(keys[i], best[keys[i]][1], float(probs[i]))
                            for i in order])
         return Prediction(*levels)
+
+
+def _encode(encoder: Encoder, texts: list[str], cache: Path | None) -> np.ndarray:
+    """Query vectors of ``texts``, reusing and updating the cache file (written atomically;
+    a damaged one is ignored and rewritten)."""
+    if cache is None:
+        return encoder.queries(texts)
+    known: dict[str, np.ndarray] = {}
+    if cache.exists():
+        try:
+            with np.load(cache, allow_pickle=False) as data:
+                known = dict(zip(data["texts"].tolist(), data["vectors"], strict=True))
+        except (OSError, ValueError, KeyError):
+            logger.warning("%s is damaged: encoding the category prototypes again", cache)
+    todo = list(dict.fromkeys(t for t in texts if t not in known))
+    if todo:
+        known.update(zip(todo, encoder.queries(todo), strict=True))
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npz")
+        keep = list(dict.fromkeys(texts))
+        np.savez(tmp, texts=np.array(keep), vectors=np.stack([known[t] for t in keep]))
+        os.replace(tmp, cache)
+    return np.stack([known[t] for t in texts]).astype(np.float32)

@@ -32,6 +32,8 @@ class Classifier:
         self.ctx = ctx
         self._model: CategoryClassifier | None = None
         self._revision: int | None = None
+        self._rebuilding = False
+        self._cache_file = ctx.settings.index_dir / "category_prototypes.npz"
         self._lock = threading.Lock()
         self._trained: TrainedModel | None = None
         self._trained_key: tuple[str, int] | None = None
@@ -39,12 +41,44 @@ class Classifier:
         self._codes_revision: int | None = None
 
     def model(self) -> CategoryClassifier:
+        """The cold-start model. The first one is built on the spot; after a knowledge change
+        the current one keeps serving while its successor is built in the background, so a
+        live call never waits for a rebuild."""
         revision = self.ctx.db.revision()
         with self._lock:
-            if self._model is None or self._revision != revision:
-                self._model = CategoryClassifier.build(self.ctx.db, self.ctx.encoder)
+            model = self._model
+            if model is None:
+                model = self._model = CategoryClassifier.build(
+                    self.ctx.db, self.ctx.encoder, cache=self._cache_file)
                 self._revision = revision
-            return self._model
+            elif self._revision != revision and not self._rebuilding:
+                self._rebuilding = True
+                threading.Thread(target=self._rebuild, args=(revision,), daemon=True,
+                                 name="category-rebuild").start()
+            return model
+
+    def _rebuild(self, revision: int) -> None:
+        try:
+            model = CategoryClassifier.build(self.ctx.db, self.ctx.encoder,
+                                             cache=self._cache_file)
+            with self._lock:
+                self._model, self._revision = model, revision
+        except Exception:  # keep the old model; the next call tries again
+            logger.exception("rebuilding the category model failed; the previous one stays")
+        finally:
+            self._rebuilding = False
+
+    def wait_for_rebuild(self, timeout: float = 600.0) -> None:
+        """Block until the model matches the knowledge base (tests and batch runs)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.model()
+            if self._revision == self.ctx.db.revision() and not self._rebuilding:
+                return
+            time.sleep(0.05)
+        raise TimeoutError("the category model was not rebuilt in time")
 
     def trained(self) -> tuple[TrainedModel, dict[tuple[str, ...], str]] | None:
         """The trained model and the knowledge base codes of its label paths, or None."""

@@ -110,8 +110,11 @@ def serve(
 
     _setup_logging()
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
-                log_level="info")
+    host, port = host or settings.host, port or settings.port
+    base = f"http://{host}:{port}"
+    typer.echo(f"operator console {base}/console · citizen chat {base}/chat · knowledge "
+               f"managers {base}/km · search {base}/ · API docs {base}/docs", err=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
 # ------------------------------------------------------------------ kb

@@ -38,7 +38,7 @@ IDLE, CHOOSING, OFFERED, COLLECTING, CONFIRMING, WHICH_FIELD = (
     "idle", "clarify", "offer", "collect", "confirm", "which_field")
 TICKET_STAGES = (COLLECTING, CONFIRMING, WHICH_FIELD)
 
-NONE_OF_THESE = "以上都不是"
+NONE_OF_THESE = phrases.NONE_OF_THESE  # the last option of a clarification
 _TAIL = r"[的啊呀吧呢了哈嗯。.！!，,~～\s]*$"
 _YES = re.compile(r"^(?:是|是的|对|对的|确认|确定|好|好的|没错|正确|无误|可以|确认无误|对，?没错)"
                   + _TAIL)

@@ -29,9 +29,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from copilot.chat.bot import NONE_OF_THESE
+from copilot.chat.decide import ANSWER, Thresholds, choose
 from copilot.chat.log import ChatTurn
 from knowledge_base.models import AnswerStatus, AnswerTemplate
 from retrieval.encoder import Encoder
+from retrieval.index import QueryError, SearchHit, SearchIndex
 
 DEFAULT_THRESHOLD = 0.89
 MAX_QUESTIONS = 400  # distinct questions grouped at most (the most frequent)
@@ -158,6 +160,22 @@ def drafted(session: Session) -> dict[str, dict[str, Any]]:
             out.setdefault(q.strip(), {"template_id": tid, "id": external_id or f"kb-{tid}",
                                        "status": AnswerStatus(status).value})
     return out
+
+
+def answered_now(index: SearchIndex, question: str, thresholds: Thresholds
+                 ) -> dict[str, Any] | None:
+    """The answer the chatbot would quote for ``question`` today, if any (published since it
+    was asked)."""
+    try:
+        hits = index.search(question, max(5, thresholds.max_options))
+    except QueryError:
+        return None
+    choice = choose(hits, thresholds)  # type: ignore[arg-type]
+    if choice.kind != ANSWER or choice.hit is None:
+        return None
+    hit: SearchHit = choice.hit  # type: ignore[assignment]
+    return {"template_id": hit.template_id, "id": hit.id, "title": hit.title,
+            "score": hit.dense_score}
 
 
 def report(session: Session, encoder: Encoder, days: int, threshold: float = DEFAULT_THRESHOLD,

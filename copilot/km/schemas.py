@@ -228,6 +228,13 @@ class DraftRef(BaseModel):
     status: str
 
 
+class AnsweredRef(BaseModel):
+    template_id: int
+    id: str
+    title: str
+    score: float | None
+
+
 class GapGroupOut(BaseModel):
     count: int = Field(description="how many times the group's questions were asked")
     last_at: str
@@ -235,6 +242,9 @@ class GapGroupOut(BaseModel):
     best_score: float | None = Field(description="the best answer's cosine when asked")
     best_id: str | None = Field(description="the closest answer then (not good enough)")
     drafted: DraftRef | None = Field(description="an answer already holding these questions")
+    answered_now: AnsweredRef | None = Field(
+        default=None, description="the answer the chatbot would quote today for the group's "
+        "most asked question (published since)")
 
 
 class GapReport(BaseModel):

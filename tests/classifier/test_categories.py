@@ -57,3 +57,37 @@ def test_scores_are_probabilities_top3_sorted(model: CategoryClassifier) -> None
 
 def test_empty_taxonomy_predicts_nothing(db: Database, encoder) -> None:  # type: ignore[no-untyped-def]
     assert CategoryClassifier.build(db, encoder).predict("随便问问").category is None
+
+
+class CountingEncoder:
+    """The real encoder, counting the texts it is asked to encode."""
+
+    def __init__(self, encoder) -> None:  # type: ignore[no-untyped-def]
+        self.encoder, self.count = encoder, 0
+
+    def queries(self, texts: list[str]):  # type: ignore[no-untyped-def]
+        self.count += len(texts)
+        return self.encoder.queries(texts)
+
+
+def test_prototype_cache_survives_a_restart_and_damage(db: Database, encoder,  # type: ignore[no-untyped-def]
+                                                       tmp_path) -> None:
+    with db.session() as s:
+        import_table(s, "taxonomy", TAXONOMY.encode(), "t.csv")
+        import_table(s, "answers", ANSWERS.encode(), "a.csv")
+    cache = tmp_path / "protos.npz"
+    first = CountingEncoder(encoder)
+    built = CategoryClassifier.build(db, first, cache=cache)
+    assert first.count > 0 and cache.exists()
+    again = CountingEncoder(encoder)
+    rebuilt = CategoryClassifier.build(db, again, cache=cache)
+    assert again.count == 0
+    text = "工地晚上施工太吵了"
+    assert rebuilt.predict(text).category == built.predict(text).category
+    cache.write_bytes(b"not a numpy file")
+    damaged = CountingEncoder(encoder)
+    CategoryClassifier.build(db, damaged, cache=cache)
+    assert damaged.count > 0  # encoded again (each distinct text once) and the file rewritten
+    healed = CountingEncoder(encoder)
+    CategoryClassifier.build(db, healed, cache=cache)
+    assert healed.count == 0

@@ -170,6 +170,18 @@ def test_edit_keeps_versions_and_the_diff_shows_the_change(client: TestClient) -
     assert ok(step(client, tid, "approve", "张三"))["status"] == "published"
 
 
+def test_an_answer_past_its_expiry_date_is_not_published(client: TestClient) -> None:
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    a = create(client, effective_from=(yesterday - dt.timedelta(days=9)).isoformat(),
+               expires_on=yesterday.isoformat())
+    ok(step(client, a["template_id"], "submit", "张三"))
+    late = step(client, a["template_id"], "approve", "李四")
+    assert late.status_code == 409 and "失效日期" in late.json()["detail"]
+    bad_dates = client.post(f"{KM}/answers", json={
+        "actor": "张三", **DRAFT, "effective_from": "2030-01-02", "expires_on": "2030-01-01"})
+    assert bad_dates.status_code == 422 and "expires_on" in bad_dates.json()["detail"]
+
+
 def test_list_filters(client: TestClient) -> None:
     create(client)
     everything = ok(client.get(f"{KM}/answers"))
@@ -344,6 +356,15 @@ def test_gap_report_groups_similar_unanswered_questions(client: TestClient,
     assert placeholder.status_code == 409 and "占位" in placeholder.json()["detail"]
     again = ok(client.get(f"{KM}/gaps"))["groups"][0]
     assert again["drafted"]["template_id"] == draft["template_id"]
+    assert again["answered_now"] is None
+
+    # once an answer is written and published, the report says the chatbot answers it now
+    tid = draft["template_id"]
+    ok(client.put(f"{KM}/answers/{tid}", json={"actor": "张三", **DRAFT, "questions": questions}))
+    ok(step(client, tid, "submit", "张三"))
+    ok(step(client, tid, "approve", "李四"))
+    now = ok(client.get(f"{KM}/gaps"))["groups"][0]
+    assert now["answered_now"]["template_id"] == tid and now["count"] == 5
 
 
 def test_gap_report_counts_the_question_behind_none_of_these(ctx: AppContext,

@@ -225,6 +225,7 @@ async function flow(step) {
                  retire: "已下线，检索中不再出现" };
   try {
     show(await api("POST", `${KM}/answers/${d.template_id}/${step}`, body));
+    setMsg($("#editor-msg"), "");
     say(`${d.id}：${done[step]}`);
     if (step === "reject") $("#reject-note").value = "";
     loadList();
@@ -246,10 +247,11 @@ function renderVersions(d) {
     return;
   }
   rows.replaceChildren(...[...d.versions].reverse().map((v) => el("tr", {
-    dataset: { version: v.version }, title: "点击查看与上一版的差异",
+    class: v.content_changed ? "" : "status-only", dataset: { version: v.version },
+    title: v.content_changed ? "点击查看与上一版的差异" : "仅状态变化；点击查看",
     onclick: () => showDiff(Math.max(1, v.version - 1), v.version),
   },
-  el("td", { text: `第 ${v.version} 版${v.content_changed ? "" : "（状态）"}` }),
+  el("td", { text: `第 ${v.version} 版` }),
   el("td", {}, statusTag(v.status)),
   el("td", { text: v.changed_by }),
   el("td", { text: localTime(v.changed_at) }),
@@ -264,8 +266,9 @@ function renderVersions(d) {
 function segmentsNode(change) {
   const wrap = change.field === "questions" ? el("div", { class: "text lines" }) : el("p", { class: "text" });
   for (const s of change.segments) {
-    const node = s.op === "insert" ? el("ins", { text: s.text })
-      : s.op === "delete" ? el("del", { text: s.text }) : el("span", { text: s.text });
+    const text = change.field === "status" ? (STATUS_LABELS[s.text] || s.text) : s.text;
+    const node = s.op === "insert" ? el("ins", { text })
+      : s.op === "delete" ? el("del", { text }) : el("span", { text });
     wrap.append(change.field === "questions" ? el("div", {}, node) : node);
   }
   if (!change.segments.length) wrap.append(el("span", { class: "muted", text: "（清空）" }));

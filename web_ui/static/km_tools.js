@@ -243,9 +243,15 @@ function gapItem(group) {
       text: `已起草 ${drafted.id}（${STATUS_LABELS[drafted.status] || drafted.status}）`,
       onclick: async () => app.openDraft(await api("GET", `${KM}/answers/${drafted.template_id}`)) }));
   }
+  if (group.answered_now) {
+    const a = group.answered_now;
+    act.prepend(el("button", { type: "button", class: "link", dataset: { testid: "answered-now" },
+      text: `现已可答复：${a.id} ${a.title}`,
+      onclick: async () => app.openDraft(await api("GET", `${KM}/answers/${a.template_id}`)) }));
+  }
   const meta = [`最近一次 ${localTime(group.last_at)}`];
   if (group.best_id) meta.push(`当时最接近的答复 ${group.best_id}（相似度 ${group.best_score}），未达到答复标准`);
-  return el("li", { dataset: { testid: "gap-group" } },
+  return el("li", { class: group.answered_now ? "answered" : "", dataset: { testid: "gap-group" } },
     el("div", { class: "count", text: String(group.count) }, el("small", { text: "次提问" })),
     el("div", {},
       el("ul", { class: "qs" }, group.questions.map((q) => el("li", {},

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from copilot.api.deps import ContextDep
 from copilot.api.routes.km import ERRORS, current_actor, kb_errors, load, refresh_index
+from copilot.chat.decide import Thresholds
 from copilot.chat.log import create_tables as create_chat_tables
 from copilot.km import gaps, listing
 from copilot.km.review import DRAFT_PLACEHOLDER
@@ -231,10 +232,17 @@ def gap_report(
 ) -> GapReport:
     """Chatbot questions that found no good answer in the last ``days`` days, grouped by
     meaning (see :mod:`copilot.km.gaps`), most asked first; each group says whether an answer
-    holding its questions was drafted already."""
+    holding its questions was drafted already, and whether the chatbot would now answer its
+    most asked question (an answer published since)."""
     create_chat_tables(ctx.db.engine)
     with ctx.db.session() as session:
         report = gaps.report(session, ctx.encoder, days, threshold, limit)
+    s = ctx.settings
+    thresholds = Thresholds(answer=s.chat_answer_threshold, suggest=s.chat_suggest_threshold,
+                            margin=s.chat_clarify_margin, max_options=s.chat_max_options)
+    for group in report["groups"]:
+        group["answered_now"] = gaps.answered_now(ctx.index, group["questions"][0]["question"],
+                                                  thresholds)
     return GapReport.model_validate(report)
 
 
