@@ -70,11 +70,13 @@ def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
 
 def prepared_home() -> Path:
     """A copy of a demo home whose index is built (built once, kept in /tmp)."""
-    if not (TEMPLATE / "index").exists():
+    ready = TEMPLATE / "bench-ready"
+    if not ready.exists():
         port = free_port()
         proc = start_server(TEMPLATE, port)
         proc.terminate()
         proc.wait()
+        ready.touch()
     home = Path(tempfile.mkdtemp(prefix="e2e-home-"))
     shutil.copytree(TEMPLATE, home, dirs_exist_ok=True)
     shutil.rmtree(home / "calls", ignore_errors=True)
@@ -162,6 +164,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=3, help="calls played at once")
     parser.add_argument("--rounds", type=int, default=1, help="rounds of concurrent calls")
     parser.add_argument("--speed", type=float, default=1.0, help="playback speed")
+    parser.add_argument("--show-forms", action="store_true", help="print every wrong field")
     args = parser.parse_args()
 
     folder = need_shared("calls", "audio")
@@ -209,6 +212,17 @@ def main() -> None:
     print(f"form fields correct (of gold fields): from audio {from_audio.recall:.3f}, "
           f"from the transcript {from_text.recall:.3f}; precision {from_audio.precision:.3f} "
           f"/ {from_text.precision:.3f}")
+    print(f"{'field':<15}{'gold':>5}{'audio ok':>9}{'text ok':>8}")
+    for name in FIELD_NAMES:
+        a, t = from_audio.fields[name], from_text.fields[name]
+        if a.gold:
+            print(f"{name:<15}{a.gold:>5}{a.correct:>9}{t.correct:>8}")
+    if args.show_forms:
+        for m, form in zip(metas, audio_forms, strict=False):
+            want = gold[m["id"]]["gold"]["entities"]
+            for name in FIELD_NAMES:
+                if want[name] and form[name] != want[name]:
+                    print(f"{m['id']} {name:<15} got {form[name]!r:<24} want {want[name]!r}")
 
 
 if __name__ == "__main__":
