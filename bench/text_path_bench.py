@@ -89,10 +89,12 @@ def instrument(ctx: Any) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2, help="passes over the calls")
+    parser.add_argument("--calls", type=int, default=0, help="only the first N calls")
     args = parser.parse_args()
 
     path = need_shared("calls", "calls.jsonl")
     calls = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    calls = calls[: args.calls] if args.calls else calls
 
     from copilot.assist import suggest
     from copilot.calls.session import CallSession
@@ -105,6 +107,7 @@ def main() -> None:
     t0 = time.perf_counter()
     ctx.index  # noqa: B018
     ctx.classifier.model()
+    ctx.classifier.wait_for_rebuild()
     print(f"index + category model loaded in {time.perf_counter() - t0:.1f} s")
     instrument(ctx)
     store_dir = Path(tempfile.mkdtemp(prefix="textpath-calls-"))
@@ -126,12 +129,15 @@ def main() -> None:
             steps.append({"total": t2 - t0, "form": t1 - t0, "suggest": t2 - t1, **TIMES})
         return steps
 
-    for call in calls[:5]:  # warm-up (jieba, regex caches, the encoder's first runs)
+    t0 = time.perf_counter()
+    for call in calls[:3]:  # warm-up (jieba, regex caches, the encoder's first runs)
         run_call(call, "warm")
+    print(f"warm-up {time.perf_counter() - t0:.1f} s", flush=True)
     steps: list[dict[str, float]] = []
     for r in range(args.rounds):
         for call in calls:
             steps.extend(run_call(call, f"r{r}"))
+        print(f"round {r + 1}: {len(steps)} turns so far", flush=True)
 
     load = os.getloadavg()
     print(f"\n{len(calls)} calls x {args.rounds} rounds, {len(steps)} caller turns timed; "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 
@@ -21,6 +21,17 @@ from copilot.context import AppContext
 from copilot.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+
+# The web pages: operator console, citizen chat, knowledge managers, knowledge search.
+PAGES = {"/": "index.html", "/console": "console.html", "/chat": "chat.html", "/km": "km.html"}
+
+
+def _page(path: str) -> Callable[[], FileResponse]:
+    def page() -> FileResponse:
+        return FileResponse(path)
+
+    return page
 
 
 def create_app(settings: Settings | None = None, context: AppContext | None = None) -> FastAPI:
@@ -61,20 +72,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     static = resources.files("web_ui").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
-    @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(str(static.joinpath("index.html")))
-
-    @app.get("/chat", include_in_schema=False)
-    def chat_page() -> FileResponse:
-        return FileResponse(str(static.joinpath("chat.html")))
-
-    @app.get("/console", include_in_schema=False)
-    def console() -> FileResponse:
-        return FileResponse(str(static.joinpath("console.html")))
-
-    @app.get("/km", include_in_schema=False)
-    def km_page() -> FileResponse:
-        return FileResponse(str(static.joinpath("km.html")))
+    for path, page in PAGES.items():
+        app.add_api_route(path, _page(str(static.joinpath(page))), include_in_schema=False)
 
     return app

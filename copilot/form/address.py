@@ -22,7 +22,7 @@ TOWN, VILLAGE, ROAD, COMMUNITY, POI = "town", "village", "road", "community", "p
 NUMBER, BUILDING, UNIT, FLOOR, ROOM = "number", "building", "unit", "floor", "room"
 FACILITY, POSITION, RELATIVE, JOIN = "facility", "position", "relative", "join"
 ROOTS = frozenset({TOWN, VILLAGE, ROAD, COMMUNITY, POI})
-NUMBERED = frozenset({NUMBER, BUILDING, UNIT, ROOM})
+NUMBERED = frozenset({NUMBER, BUILDING, UNIT, FLOOR, ROOM})
 
 # characters that do not occur inside a place name (function words, pronouns, verbs of talk)
 _STOP = (
