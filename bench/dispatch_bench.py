@@ -185,6 +185,7 @@ def main() -> None:
         methods += ["(iii) history: e5 + logistic reg.", "(iii) history: ensemble"]
     methods += ["(iv) history TF-IDF + vote top-10"]
     results: dict[str, list[tuple[float, float]]] = {m: [] for m in methods}
+    pairs: dict[str, list[tuple[str, str]]] = {m: [] for m in methods}  # (gold, predicted)
     with tempfile.TemporaryDirectory() as tmp:
         for index_name, query_name in (("A", "B"), ("B", "A")):
             index_rows, query_rows = halves[index_name], halves[query_name]
@@ -215,6 +216,7 @@ def main() -> None:
                 top1 = statistics.fmean(r[:1] == [g] for r, g in zip(ranks, gold, strict=True))
                 top3 = statistics.fmean(g in r[:3] for r, g in zip(ranks, gold, strict=True))
                 results[name].append((top1, top3))
+                pairs[name] += [(g, r[0] if r else "") for r, g in zip(ranks, gold, strict=True)]
 
     print(f"\n   {'method':40s} {'top-1':>7s} {'top-3':>7s}   top-1 per direction (A→B, B→A)"
           f"   goal: top-1 ≥ {GOAL_TOP1:.2f}")
@@ -223,6 +225,17 @@ def main() -> None:
         top3 = statistics.fmean(s[1] for s in scores)
         print(f"   {_pad(name, 40)} {top1:7.3f} {top3:7.3f}   "
               + "  ".join(f"{s[0]:.3f}" for s in scores))
+    best = max(results, key=lambda m: statistics.fmean(s[0] for s in results[m]))
+    print(f"\n   {best}, both directions: recall per unit (gold count), most confused")
+    per_unit = Counter(g for g, _ in pairs[best])
+    right = Counter(g for g, p in pairs[best] if g == p)
+    print("   " + ", ".join(f"{u} {right[u] / n:.2f} ({n})" for u, n in per_unit.most_common()))
+    wrong = Counter((g, p) for g, p in pairs[best] if g != p)
+    portal = "首都之窗"  # the city portal: answers on every topic, not a line department
+    rest = [(g, p) for g, p in pairs[best] if g != portal]
+    print(f"   top-1 without the questions {portal} answered: "
+          f"{statistics.fmean(g == p for g, p in rest):.3f} (n={len(rest)})")
+    print("   " + ", ".join(f"{g}→{p} {n}" for (g, p), n in wrong.most_common(10)))
 
 
 def _lookup(by_text: dict[str, np.ndarray]) -> Callable[[list[str]], np.ndarray]:

@@ -22,6 +22,10 @@ from copilot.form.filler import FormFiller
 logger = logging.getLogger(__name__)
 
 SPEAKERS = ("caller", "agent")
+# The ticket's own fields the operator may set during the call (kept with the form edits, so
+# another browser or a reload sees them): request summary, type, category, unit.
+DRAFT_FIELDS = ("content", "request_type", "category_code", "unit")
+DRAFT_LIMITS = {"content": 4000, "request_type": 8, "category_code": 64, "unit": 200}
 MAX_UTTERANCE_CHARS = 2000
 MAX_FIELD_CHARS = 200
 
@@ -50,7 +54,7 @@ class CallSession:
         for record in store.read(call_id):
             self._take(record)
         for edit in store.read_edits(call_id):
-            if edit.get("field") in FIELD_NAMES:
+            if edit.get("field") in FIELD_NAMES or edit.get("field") in DRAFT_FIELDS:
                 self.edits[edit["field"]] = edit.get("value")
 
     @property
@@ -94,13 +98,16 @@ class CallSession:
             return self.utterances[-1]
 
     def edit(self, fields: dict[str, str | None], actor: str = "operator") -> None:
-        """The operator's values for some fields; ``None`` hands a field back to the copilot."""
-        unknown = sorted(set(fields) - set(FIELD_NAMES))
+        """The operator's values for some fields (the form's, or the ticket's own
+        ``DRAFT_FIELDS``); ``None`` hands a field back to the copilot."""
+        known = (*FIELD_NAMES, *DRAFT_FIELDS)
+        unknown = sorted(set(fields) - set(known))
         if unknown:
-            raise ValueError(f"unknown field(s) {unknown}: the fields are {list(FIELD_NAMES)}")
+            raise ValueError(f"unknown field(s) {unknown}: the fields are {list(known)}")
         for name, value in fields.items():
-            if value is not None and len(value) > MAX_FIELD_CHARS:
-                raise ValueError(f"{name} has more than {MAX_FIELD_CHARS} characters")
+            limit = DRAFT_LIMITS.get(name, MAX_FIELD_CHARS)
+            if value is not None and len(value) > limit:
+                raise ValueError(f"{name} has more than {limit} characters")
         with self._lock:
             for name, value in fields.items():
                 value = value.strip() if isinstance(value, str) else None
@@ -150,8 +157,14 @@ class CallSession:
         with self._lock:
             values = self._filler.form.as_dict()
             for name, value in self.edits.items():
-                values[name] = value or None
+                if name in values:
+                    values[name] = value or None
             return values
+
+    def draft(self) -> dict[str, str | None]:
+        """The operator's values for the ticket's own fields (absent: the copilot's)."""
+        with self._lock:
+            return {k: v for k, v in self.edits.items() if k in DRAFT_FIELDS}
 
     def form(self) -> dict[str, dict[str, Any]]:
         """Every field with its value, who set it, and — for the copilot's values — the
@@ -179,6 +192,7 @@ class CallSession:
         with self._lock:
             return {"call_id": self.call_id, "meta": dict(self.meta),
                     "utterances": [dict(u) for u in self.utterances], "form": self.form(),
+                    "draft": self.draft(),
                     "suggestions": self.suggestions, "suggested_for": self.suggested_for}
 
 

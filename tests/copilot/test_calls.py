@@ -169,3 +169,20 @@ def test_a_ticket_needs_what_the_form_lacks(client: TestClient) -> None:
     r = client.post("/api/v1/calls/t-9/ticket", json={"content": ""})
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "content"]
+
+
+def test_the_ticket_draft_is_kept_with_the_call(client: TestClient) -> None:
+    client.post("/api/v1/calls", json={"call_id": "t-10"})
+    say(client, "t-10", "caller", "你好，天河区天河路100号的路灯坏了，晚上很黑。")
+    r = client.patch("/api/v1/calls/t-10/form",
+                     json={"fields": {"content": "天河路100号路灯损坏，请维修",
+                                      "request_type": "求助"}})
+    assert r.status_code == 200
+    snapshot = client.get("/api/v1/calls/t-10").json()
+    assert snapshot["draft"] == {"content": "天河路100号路灯损坏，请维修", "request_type": "求助"}
+    assert "content" not in snapshot["form"]
+    ticket = client.post("/api/v1/calls/t-10/ticket", json={}).json()["ticket"]
+    assert ticket["content"] == "天河路100号路灯损坏，请维修" and ticket["request_type"] == "求助"
+    assert ticket["fields_source"]["content"] == "operator"
+    too_long = client.patch("/api/v1/calls/t-10/form", json={"fields": {"content": "长" * 4001}})
+    assert too_long.status_code == 422 and "4000" in too_long.json()["detail"]

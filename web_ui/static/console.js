@@ -114,6 +114,9 @@ function takeSuggestions(s, forUtterance) {
 }
 
 function takeSnapshot(call) {
+  for (const [key, value] of Object.entries(call.draft || {})) {
+    if (state.ticket[key]) state.ticket[key] = { ...state.ticket[key], value: value || "", edited: true };
+  }
   state.meta = call.meta || {};
   state.utterances = call.utterances || [];
   state.form = call.form || {};
@@ -233,7 +236,7 @@ function editField(name, value) {
       for (let retry = 0; ; retry++) {
         try {
           const r = await api("PATCH", `/api/v1/calls/${encodeURIComponent(callId)}/form`, { fields: { [name]: value } });
-          if (state.callId === callId) state.form = r.form;
+          if (state.callId === callId && r.form) state.form = r.form;
           return;
         } catch (e) {
           if (e.status && e.status < 500) { say(`「${FIELD_LABEL[name] || name}」未保存：${e.message}`, true); return; }
@@ -256,6 +259,7 @@ function ticketEdit(key, value) {
   if (key === "category_code") t.label = $("#t-category").selectedOptions[0]?.textContent || value;
   saveTicketDraft();
   renderTicketFields(state);
+  editField(key, value);  // kept with the call on the server too: another browser sees it
 }
 
 function showTicket(ticket, duplicates = []) {

@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from copilot.api.deps import LiveDep
 from copilot.api.routes.tickets import CreateOut, created, ticket_errors
 from copilot.calls.live import LiveCalls
-from copilot.calls.session import MAX_FIELD_CHARS, MAX_UTTERANCE_CHARS, CallSession
+from copilot.calls.session import MAX_UTTERANCE_CHARS, CallSession
 from copilot.calls.store import check_call_id
 from copilot.tickets import service
 from copilot.tickets.filing import accepted_at, suggested_values
@@ -67,7 +67,9 @@ class CallTicket(BaseModel):
 
 class FormEdit(BaseModel):
     fields: dict[str, str | None] = Field(
-        description="field → the operator's value; null hands the field back to the copilot")
+        max_length=32, description="field (a form field, or the ticket's content / "
+        "request_type / category_code / unit) → the operator's value; null hands the field "
+        "back to the copilot")
 
 
 def _session(live: LiveCalls, call_id: str) -> CallSession:
@@ -138,9 +140,6 @@ async def add_utterance(live: LiveDep, call_id: str, body: UtteranceIn) -> dict[
 def edit_form(live: LiveDep, call_id: str, body: FormEdit) -> dict[str, Any]:
     """The operator's edits; they win over the copilot's values from then on."""
     session = _session(live, call_id)
-    too_long = [k for k, v in body.fields.items() if v is not None and len(v) > MAX_FIELD_CHARS]
-    if too_long:
-        raise HTTPException(422, detail=f"{too_long} longer than {MAX_FIELD_CHARS} characters")
     try:
         session.edit(body.fields)
     except ValueError as e:
@@ -168,10 +167,11 @@ def file_ticket(live: LiveDep, call_id: str, body: CallTicket) -> CreateOut:
         raise HTTPException(409, detail=f"this call already has ticket {session.meta['ticket_id']}"
                                         "; open it with GET /api/v1/tickets/{id}")
     suggested = suggested_values(session.form_values(), session.suggestions)
-    operator = {k: v for k, v in body.model_dump(
-        include={"content", "request_type", "category_code", "unit"}).items() if v is not None}
+    operator: dict[str, str] = {}
     for name, value in session.edits.items():  # the operator's edits, an empty one included
         operator[name] = value or ""
+    operator.update({k: v for k, v in body.model_dump(
+        include={"content", "request_type", "category_code", "unit"}).items() if v is not None})
     draft = service.TicketDraft(**operator, call_id=call_id,
                                 accepted_at=accepted_at(session.call_time))
     with ticket_errors(live.ctx) as db:
