@@ -43,6 +43,12 @@ class StreamOptions:
     max_utterance_s: float = 15.0
     partial_beam: int = 1
     final_beam: int = 5
+    # a short piece that decodes to nothing is decoded again behind the last ``context_s`` of
+    # the previous utterance, when it follows it within ``context_gap_s`` and is at most
+    # ``context_max_s`` long
+    context_s: float = 1.0
+    context_gap_s: float = 1.5
+    context_max_s: float = 4.0
     max_backlog_s: float = 1.5  # more unprocessed audio than this: skip partials, keep finals
     # while other streams' decodes are running or waiting, a partial waits up to this long
     busy_partial_interval_s: float = 3.0
@@ -60,6 +66,11 @@ class TranscriptEvent:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+# Chinese digits as Arabic, one character for one, to find words said again whichever way the
+# normaliser wrote them ('零七零八' / '0708').
+_DIGITS = str.maketrans("零〇一幺二两三四五六七八九", "0011223456789")
 
 
 def common_prefix(a: str, b: str) -> str:
@@ -100,6 +111,8 @@ class StreamingRecognizer:
         self._count = 0
         self._frame_probs: list[float] = []  # probs of the current utterance's frames …
         self._probs_start = 0  # … the first of which starts at this sample
+        # the end of the last utterance with text: (its last audio, its text, its end sample)
+        self._context: tuple[np.ndarray, str, int] | None = None
         self.finished = False
 
     # ------------------------------------------------------------------ input
@@ -189,6 +202,24 @@ class StreamingRecognizer:
         i = lo + int(np.argmin(probs[lo:])) if probs[lo:] else len(probs) - 1
         return self._probs_start + (i + 1) * FRAME
 
+    def _with_context(self, audio: np.ndarray, start: int,
+                      hotwords: list[str] | None) -> str:
+        """Whisper often returns nothing for a short piece said after a pause ('…零七零八，
+        七二四五'); decoded behind the end of the previous utterance it is heard. The words of
+        that end, said again at the start, are removed; without such an overlap nothing is
+        returned rather than risk repeating them."""
+        tail, previous, previous_end = self._context  # type: ignore[misc]
+        if (len(audio) > self.opt.context_max_s * SAMPLE_RATE
+                or start - previous_end > self.opt.context_gap_s * SAMPLE_RATE):
+            return ""
+        text = self.engine.decode(np.concatenate([tail, audio]),
+                                  beam_size=self.opt.final_beam, hotwords=hotwords).text
+        said, again = previous.translate(_DIGITS), text.translate(_DIGITS)
+        for n in range(min(len(said), len(again)), 1, -1):
+            if again.startswith(said[-n:]):
+                return text[n:].lstrip("，,。、 ")
+        return ""
+
     def _partial(self) -> list[TranscriptEvent]:
         utt = self._utt
         assert utt is not None
@@ -211,8 +242,14 @@ class StreamingRecognizer:
         assert utt is not None
         end = max(utt.start, min(end, self._received))
         hotwords = self.hotwords() if self.hotwords else None
-        text = self.engine.decode(self._audio(utt.start, end), beam_size=self.opt.final_beam,
-                                  hotwords=hotwords).text
+        audio = self._audio(utt.start, end)
+        text = self.engine.decode(audio, beam_size=self.opt.final_beam, hotwords=hotwords).text
+        if not text and self._context is not None:
+            text = self._with_context(audio, utt.start, hotwords)
+        self._context = None
+        if text:
+            tail = audio[-int(self.opt.context_s * SAMPLE_RATE):]
+            self._context = (tail.copy(), text, end)
         event = TranscriptEvent("final", self.speaker, text, utt.start / SAMPLE_RATE,
                                 end / SAMPLE_RATE, utt.index)
         self._speech_run = 0

@@ -8,39 +8,15 @@ assist --jsonl`` and the REST API, so the operator and a batch run see the same 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import TYPE_CHECKING, Any
 
+from copilot.classification import request_text
 from retrieval.index import SearchHit
 
 if TYPE_CHECKING:
     from copilot.context import AppContext
 
 ANSWERS = 3
-# A caller turn that only answers the operator's questions (a name, a number, "对", "好的")
-# says nothing about the request, so it is left out of the search query and the summary.
-_ONLY_DETAILS = re.compile(r"^[\s\d零〇一二两三四五六七八九十幺百千万.,，。？?！!、:：;；-]*$")
-_SHORT = 6
-
-
-def request_text(turns: list[dict[str, Any]], limit: int = 600) -> str:
-    """The caller's words about the request: caller turns that say more than a name, a number
-    or a yes, joined and cut to ``limit`` characters (the start of a call says what it is
-    about; the end is mostly details and thanks)."""
-    parts = []
-    for turn in turns:
-        if turn.get("speaker", "caller") != "caller":
-            continue
-        text = str(turn.get("text", "")).strip()
-        if len(text) < _SHORT or _ONLY_DETAILS.match(text):
-            continue
-        parts.append(text)
-    if not parts:  # only short turns: use them all rather than nothing
-        parts = [str(t.get("text", "")).strip() for t in turns
-                 if t.get("speaker", "caller") == "caller"]
-    return "".join(p if p[-1:] in "。？！?!" else p + "。" for p in parts if p)[:limit]
-
-
 def answer_json(hit: SearchHit) -> dict[str, Any]:
     """An answer as the operator sees it: the text to read, and where it comes from."""
     return {"id": hit.id, "template_id": hit.template_id, "version": hit.version,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,31 @@ if TYPE_CHECKING:
     from copilot.context import AppContext
 
 logger = logging.getLogger(__name__)
+
+# A caller turn that only answers the operator's questions (a name, a number, "对", "好的")
+# says nothing about the request, so it is left out of what is classified and searched.
+_ONLY_DETAILS = re.compile(r"^[\s\d零〇一二两三四五六七八九十幺百千万.,，。？?！!、:：;；-]*$")
+_SHORT = 6
+
+
+def request_text(turns: list[dict[str, Any]], limit: int = 600) -> str:
+    """The caller's words about the request: caller turns that say more than a name, a number
+    or a yes, joined and cut to ``limit`` characters (the start of a call says what it is
+    about; the end is mostly details and thanks). One text for the category model and the
+    answer search, so the query is encoded once."""
+    parts = []
+    for turn in turns:
+        if turn.get("speaker", "caller") != "caller":
+            continue
+        text = str(turn.get("text", "")).strip()
+        if len(text) < _SHORT or _ONLY_DETAILS.match(text):
+            continue
+        parts.append(text)
+    if not parts:  # only short turns: use them all rather than nothing
+        parts = [str(t.get("text", "")).strip() for t in turns
+                 if t.get("speaker", "caller") == "caller"]
+    return "".join(p if p[-1:] in "。？！?!" else p + "。" for p in parts if p)[:limit]
+
 
 # Dispatch: the units of the best answers vote, weighted by score (bench/dispatch_bench.py:
 # top-10 vote 0.877 top-1 / 0.973 top-3 against 0.863 / 0.967 for the best answer's unit).
@@ -143,10 +169,10 @@ class Classifier:
         """The batch contract's classify line, plus every level's top 3, the deadline and the
         triage details."""
         turns, call_time = parse_call(obj)
-        caller_text = "。".join(t["text"] for t in turns if t["speaker"] == "caller")
+        caller_text = request_text(turns)
         if not caller_text.strip():
             raise ValueError("the call has no caller turn to classify")
-        prediction, model = self.predict(caller_text[:2000])
+        prediction, model = self.predict(caller_text)
         category = prediction.category
         found = triage(turns)
         kind = request_type(turns, triage_result=found)

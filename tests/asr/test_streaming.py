@@ -113,3 +113,16 @@ def test_unreadable_file_gets_a_clear_error(tmp_path) -> None:  # type: ignore[n
 def test_common_prefix() -> None:
     assert common_prefix("我要投诉", "我要咨询") == "我要"
     assert common_prefix("", "abc") == ""
+
+
+@requires_shared_data("calls", "audio", "call-164.flac")
+def test_a_short_piece_after_a_pause_is_heard_behind_its_context(engine) -> None:  # type: ignore[no-untyped-def]
+    # '电话幺三五，零七零八，七二四五': the pause cuts off '七二四五' (1.1 s), which Whisper
+    # alone decodes to nothing; behind the end of '…零七零八' it is heard.
+    audio = load_audio_file(SHARED_DATA / "calls" / "audio" / "call-164.flac")
+    caller = audio.channels[1][33 * SR:41 * SR]
+    finals = [e.text for e in run_stream(engine, caller) if e.type == "final"]
+    assert len(finals) >= 3
+    digits = "".join(finals).translate(str.maketrans("零一二三四五六七八九", "0123456789"))
+    assert "0708" in digits and digits.endswith("7245"), finals
+    assert digits.count("0708") == 1  # the context said again is not repeated
