@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -102,18 +103,29 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-@pytest.fixture
-def page(browser: Any, live_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh page at 1366×768; its final state is saved as tests/artifacts/<test>.png."""
-    context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url, locale="zh-CN")
+@contextmanager
+def open_page(browser: Any, live_server: LiveServer, name: str, timeout_ms: int = 30_000,
+              full_page: bool = False, **context_options: Any) -> Iterator[Any]:
+    """A fresh page on the live server (JS errors collected in ``page.console_errors``); its
+    final state is saved as tests/artifacts/<name>.png."""
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN", **context_options)
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(timeout_ms)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.console_errors = errors
-    yield page
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     try:
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
+        yield page
     finally:
-        context.close()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        try:
+            page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh page at 1366×768."""
+    with open_page(browser, live_server, request.node.name, viewport=VIEWPORT) as p:
+        yield p

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from copilot.chat import phrases
-from tests.web_ui.conftest import ARTIFACTS, LiveServer
+from tests.web_ui.conftest import LiveServer, open_page
 
 pytestmark = pytest.mark.slow
 
@@ -20,19 +20,9 @@ PHONE = {"width": 375, "height": 667}
 @pytest.fixture
 def phone_page(browser: Any, live_server: LiveServer,
                request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(viewport=PHONE, base_url=live_server.url, locale="zh-CN",
-                                  is_mobile=True, has_touch=True, device_scale_factor=2)
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.console_errors = errors
-    yield page
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    try:
-        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-    finally:
-        context.close()
+    with open_page(browser, live_server, request.node.name, timeout_ms=60_000, full_page=True,
+                   viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2) as p:
+        yield p
 
 
 def send(page: Any, text: str) -> Any:
