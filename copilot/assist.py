@@ -50,21 +50,15 @@ def suggest(ctx: AppContext, turns: list[dict[str, Any]], call_time: dt.datetime
             *, form: dict[str, str | None] | None = None,
             exclude_ticket_id: int | None = None) -> dict[str, Any]:
     """Everything the copilot suggests for these turns (the caller's side needs a turn)."""
-    obj: dict[str, Any] = {"turns": turns}
-    if call_time is not None:
-        obj["call_time"] = call_time.isoformat()
-    classification = ctx.classifier.classify(obj)
-    category = classification.get("category") or {}
+    # the answers are the best of those retrieved for the unit vote (same query, same category)
+    classification, hits = ctx.classifier.classify_turns(turns, call_time)
     query = request_text(turns)
-    hits = ctx.index.search(query[: ctx.settings.max_query_chars], ANSWERS,
-                            category=category.get("code")) if query else []
     duplicates: list[dict[str, Any]] = []
     if form is not None:
         duplicates = ctx.find_duplicates(form, query, now=call_time,
                                          exclude_ticket_id=exclude_ticket_id)
     out = dict(classification)
-    out.pop("id", None)
-    out["answers"] = [answer_json(h) for h in hits]
+    out["answers"] = [answer_json(h) for h in hits[:ANSWERS]]
     out["alerts"] = alerts(classification)
     out["duplicates"] = duplicates
     out["summary"] = query

@@ -20,6 +20,7 @@ from copilot.extraction import parse_call
 
 if TYPE_CHECKING:
     from copilot.context import AppContext
+    from retrieval.index import SearchHit
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +170,12 @@ class Classifier:
         """The batch contract's classify line, plus every level's top 3, the deadline and the
         triage details."""
         turns, call_time = parse_call(obj)
+        return {"id": obj.get("id"), **self.classify_turns(turns, call_time)[0]}
+
+    def classify_turns(self, turns: list[dict[str, str]], call_time: dt.datetime | None
+                       ) -> tuple[dict[str, Any], list[SearchHit]]:
+        """Classify validated turns; also returns the answers retrieved for the unit vote (best
+        first), which the copilot shows as its suggested answers."""
         caller_text = request_text(turns)
         if not caller_text.strip():
             raise ValueError("the call has no caller turn to classify")
@@ -183,8 +190,7 @@ class Classifier:
         units = vote_units(hits)
         if units:
             unit = units[0]
-        return {
-            "id": obj.get("id"),
+        return ({
             "category": category.as_dict() if category else None,
             "top": [c.as_dict() for c in prediction.deepest],
             "levels": {f"level{i}": [c.as_dict() for c in level] for i, level in
@@ -200,4 +206,4 @@ class Classifier:
             "unit_detail": unit,
             "units": units,
             "model": model,
-        }
+        }, hits)

@@ -34,9 +34,6 @@ class EventHub:
             if not watchers:
                 del self._watchers[call_id]
 
-    def watchers(self, call_id: str) -> int:
-        return len(self._watchers.get(call_id, ()))
-
     def publish(self, call_id: str, event: dict[str, Any]) -> None:
         """Queue an event for every watcher of the call (call on the event loop's thread)."""
         for queue in list(self._watchers.get(call_id, ())):
