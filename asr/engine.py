@@ -45,8 +45,11 @@ def build_prompt(hotwords: list[str] | None) -> str:
 
 
 class WhisperEngine:
-    def __init__(self, model_dir: Path, threads: int = 2, compute_type: str = "int8") -> None:
+    def __init__(self, model_dir: Path, threads: int = 2, compute_type: str = "int8",
+                 temperatures: tuple[float, ...] = (0.0, 0.4)) -> None:
         from faster_whisper import WhisperModel
+
+        self.temperatures = temperatures
 
         started = time.perf_counter()
         self.model = WhisperModel(str(model_dir), device="cpu", compute_type=compute_type,
@@ -62,13 +65,15 @@ class WhisperEngine:
         return self._queued
 
     def decode(self, audio: np.ndarray, *, beam_size: int = 5, hotwords: list[str] | None = None,
-               vad_filter: bool = False, timestamps: bool = False, fast: bool = False
-               ) -> Decoded:
+               vad_filter: bool = False, timestamps: bool = False, fast: bool = False,
+               temperatures: tuple[float, ...] | None = None) -> Decoded:
         """Transcribe 16 kHz float32 mono audio as Mandarin; text cleaned (Simplified,
         punctuation, no hallucinated credits or loops). Thread-safe (one decode at a time).
 
         ``fast`` (for partials): no temperature fallback, and audio under 14 s is encoded in a
-        15 s window instead of Whisper's 30 s (the same CER on call turns, measured)."""
+        15 s window instead of Whisper's 30 s (the same CER on call turns, measured).
+        ``temperatures``: instead of the engine's (0 with a fallback to 0.4, which rescues a
+        whole-file decode caught in a repetition loop but makes the output random)."""
         if audio.size == 0:
             return Decoded(text="")
         started = time.perf_counter()
@@ -79,7 +84,8 @@ class WhisperEngine:
             self._queued += 1
         try:
             with self._lock:
-                raw = self._transcribe(audio, beam_size, hotwords, vad_filter, timestamps, fast,
+                raw = self._transcribe(audio, beam_size, hotwords, vad_filter, timestamps,
+                                       (0.0,) if fast else temperatures or self.temperatures,
                                        extra)
         finally:
             with self._state:
@@ -87,11 +93,11 @@ class WhisperEngine:
         return self._result(raw, started)
 
     def _transcribe(self, audio: np.ndarray, beam_size: int, hotwords: list[str] | None,
-                    vad_filter: bool, timestamps: bool, fast: bool,
+                    vad_filter: bool, timestamps: bool, temperatures: tuple[float, ...],
                     extra: dict[str, object]) -> list:  # type: ignore[type-arg]
         segments, _info = self.model.transcribe(
             audio, language="zh", task="transcribe", beam_size=beam_size, best_of=1,
-            temperature=0.0 if fast else [0.0, 0.4], condition_on_previous_text=False,
+            temperature=list(temperatures), condition_on_previous_text=False,
             initial_prompt=build_prompt(hotwords), without_timestamps=not timestamps,
             vad_filter=vad_filter, no_speech_threshold=0.6, log_prob_threshold=-1.0,
             compression_ratio_threshold=2.4, **extra,

@@ -29,7 +29,8 @@ class Decoder(Protocol):
     def queued(self) -> int: ...
 
     def decode(self, audio: np.ndarray, *, beam_size: int = 5,
-               hotwords: list[str] | None = None, fast: bool = False) -> Decoded: ...
+               hotwords: list[str] | None = None, fast: bool = False,
+               temperatures: tuple[float, ...] | None = None) -> Decoded: ...
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,10 @@ class StreamOptions:
     max_utterance_s: float = 15.0
     partial_beam: int = 1
     final_beam: int = 5
+    # Finals decode at temperature 0 only: the same audio always gives the same text. The
+    # fallback to sampling (0.4) changed the streaming CER of none of 21 call sides
+    # (bench/asr_bench.py, 0.235 both ways) but made a call's transcript differ between runs.
+    final_temperatures: tuple[float, ...] = (0.0,)
     # a short piece that decodes to nothing is decoded again behind the last ``context_s`` of
     # the previous utterance, when it follows it within ``context_gap_s`` and is at most
     # ``context_max_s`` long
@@ -212,8 +217,9 @@ class StreamingRecognizer:
         if (len(audio) > self.opt.context_max_s * SAMPLE_RATE
                 or start - previous_end > self.opt.context_gap_s * SAMPLE_RATE):
             return ""
-        text = self.engine.decode(np.concatenate([tail, audio]),
-                                  beam_size=self.opt.final_beam, hotwords=hotwords).text
+        text = self.engine.decode(np.concatenate([tail, audio]), beam_size=self.opt.final_beam,
+                                  hotwords=hotwords,
+                                  temperatures=self.opt.final_temperatures).text
         said, again = previous.translate(_DIGITS), text.translate(_DIGITS)
         for n in range(min(len(said), len(again)), 1, -1):
             if again.startswith(said[-n:]):
@@ -243,7 +249,8 @@ class StreamingRecognizer:
         end = max(utt.start, min(end, self._received))
         hotwords = self.hotwords() if self.hotwords else None
         audio = self._audio(utt.start, end)
-        text = self.engine.decode(audio, beam_size=self.opt.final_beam, hotwords=hotwords).text
+        text = self.engine.decode(audio, beam_size=self.opt.final_beam, hotwords=hotwords,
+                                  temperatures=self.opt.final_temperatures).text
         if not text and self._context is not None:
             text = self._with_context(audio, utt.start, hotwords)
         self._context = None

@@ -35,3 +35,21 @@ def summarize_ms(values_s: list[float]) -> str:
 def rss_mb() -> float:
     """Peak resident memory of this process in MB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# The first administrator of the homes the benchmarks start servers on (set through
+# COPILOT_ADMIN_PASSWORD when the home has no account yet).
+BENCH_ADMIN_PASSWORD = "bench-admin-2026"
+
+
+def login_headers(base_url: str) -> dict[str, str]:
+    """Log in as the benchmark's administrator; the headers that carry its session."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{base_url}/api/v1/auth/login", method="POST",
+        data=json.dumps({"username": "admin", "password": BENCH_ADMIN_PASSWORD}).encode(),
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as r:
+        return {"Authorization": f"Bearer {json.loads(r.read())['token']}"}

@@ -34,7 +34,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from asr.audio import load_audio_file
-from bench.common import need_shared, percentile
+from bench.common import BENCH_ADMIN_PASSWORD, login_headers, need_shared, percentile
 from copilot.form.fields import FIELD_NAMES
 from copilot.form.filler import extract_call
 from copilot.form.scoring import score_calls
@@ -51,7 +51,7 @@ def free_port() -> int:
 
 
 def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "COPILOT_HOME": str(home)}
+    env = {**os.environ, "COPILOT_HOME": str(home), "COPILOT_ADMIN_PASSWORD": BENCH_ADMIN_PASSWORD}
     proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "copilot"), "serve", "--port",
                              str(port)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -95,14 +95,15 @@ def pcm_frames(meta: dict[str, Any], flac: Path) -> list[bytes]:
 
 
 async def play_call(port: int, call_id: str, meta: dict[str, Any], frames: list[bytes],
-                    speed: float) -> dict[str, Any]:
+                    speed: float, auth: dict[str, str]) -> dict[str, Any]:
     import websockets
 
     base = f"ws://127.0.0.1:{port}/api/v1/calls/{call_id}"
     finals: list[tuple[float, int, float]] = []  # (wall, index, end) of caller finals
     suggestions: list[tuple[float, int]] = []  # (wall, for_utterance)
-    async with websockets.connect(base + "/events", max_size=None) as events, \
-            websockets.connect(base + "/audio", max_size=None) as audio:
+    async with websockets.connect(base + "/events", max_size=None,
+                                  additional_headers=auth) as events, \
+            websockets.connect(base + "/audio", max_size=None, additional_headers=auth) as audio:
         json.loads(await events.recv())  # the snapshot
 
         async def watch() -> None:
@@ -153,8 +154,10 @@ async def play_call(port: int, call_id: str, meta: dict[str, Any], frames: list[
             "finals": len(finals)}
 
 
-def form_of(port: int, call_id: str) -> dict[str, str | None]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/calls/{call_id}") as r:
+def form_of(port: int, call_id: str, auth: dict[str, str]) -> dict[str, str | None]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/calls/{call_id}",
+                                     headers=auth)
+    with urllib.request.urlopen(request) as r:
         form = json.loads(r.read())["form"]
     return {name: form[name]["value"] for name in FIELD_NAMES}
 
@@ -177,6 +180,7 @@ def main() -> None:
     port = free_port()
     proc = start_server(home, port)
     try:
+        auth = login_headers(f"http://127.0.0.1:{port}")
         results: list[dict[str, Any]] = []
         audio_forms: list[dict[str, str | None]] = []
         for r in range(args.rounds):
@@ -187,12 +191,12 @@ def main() -> None:
                                 frames: list[list[bytes]] = frames, r: int = r
                                 ) -> list[dict[str, Any]]:
                 return await asyncio.gather(*(
-                    play_call(port, f"bench-{r}-{m['id']}", m, f, args.speed)
+                    play_call(port, f"bench-{r}-{m['id']}", m, f, args.speed, auth)
                     for m, f in zip(batch, frames, strict=True)))
 
             done = asyncio.run(run_batch())
             results += done
-            audio_forms += [form_of(port, d["call_id"]) for d in done]
+            audio_forms += [form_of(port, d["call_id"], auth) for d in done]
     finally:
         proc.terminate()
         proc.wait()

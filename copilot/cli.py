@@ -27,11 +27,17 @@ app.add_typer(models_app, name="models")
 classifier_app = typer.Typer(help="category model trained from labelled history",
                               no_args_is_help=True)
 app.add_typer(classifier_app, name="classifier")
+users_app = typer.Typer(help="accounts: operators, knowledge managers, reviewers, admins",
+                        no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 
 def _setup_logging(verbose: bool = False) -> None:
+    from copilot.privacy.masking import install_log_masking
+
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_log_masking()  # no citizen's number in a log line
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -40,7 +46,7 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def dump(obj: object) -> str:
-    return json.dumps(obj, ensure_ascii=False)
+    return json.dumps(obj, ensure_ascii=False, default=str)  # dates as ISO text
 
 
 def iter_jsonl(stream: TextIO) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
@@ -442,6 +448,114 @@ def classifier_remove() -> None:
         typer.echo(f"removed the trained model of {home}: the cold-start classifier is used")
     else:
         typer.echo(f"no trained model in {home}: the cold-start classifier is already used")
+
+
+# ------------------------------------------------------------------ retention
+
+
+@app.command("purge")
+def purge_old(
+    days: Annotated[int | None, typer.Option(min=1, help="default: COPILOT_RETENTION_DAYS")
+                    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="count, delete nothing")] = False,
+) -> None:
+    """Delete call transcripts and chatbot questions older than the retention period."""
+    from copilot.context import AppContext
+    from copilot.privacy.retention import purge
+
+    _setup_logging()
+    ctx = AppContext()
+    days = days or ctx.settings.retention_days
+    if not days:
+        fail("no retention period: give --days N or set COPILOT_RETENTION_DAYS")
+    typer.echo(dump(purge(ctx.db, ctx.calls, days, dry_run=dry_run).as_dict()))
+
+
+# ------------------------------------------------------------------ users
+
+
+def _accounts_db() -> Any:
+    from copilot.context import AppContext
+
+    return AppContext().db
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="login name")],
+    role: Annotated[list[str], typer.Option("--role", help="operator | knowledge_manager | "
+                                            "reviewer | admin (repeat for several)")],
+    name: Annotated[str, typer.Option(help="display name")] = "",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password "
+                                                 "from the first line of stdin")] = False,
+    temporary: Annotated[bool, typer.Option(help="the owner must change it at first login")
+                         ] = True,
+) -> None:
+    """Create an account (the password is asked for, never given on the command line)."""
+    from copilot.accounts import service
+
+    db = _accounts_db()
+    try:
+        p = service.create_user(db, username, _read_password(password_stdin), role,
+                                display_name=name, must_change_password=temporary)
+    except service.AccountError as e:
+        fail(str(e))
+    typer.echo(dump({"username": p.username, "roles": sorted(p.roles)}))
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Accounts with their roles and state, as JSON Lines."""
+    from copilot.accounts import service
+
+    for row in service.list_users(_accounts_db()):
+        typer.echo(dump(vars(row)))
+
+
+@users_app.command("passwd")
+def users_passwd(
+    username: Annotated[str, typer.Argument()],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+    temporary: Annotated[bool, typer.Option(help="the owner must change it at first login")
+                         ] = True,
+) -> None:
+    """Set a new password (ends the account's sessions; also unlocks it)."""
+    from copilot.accounts import service
+
+    try:
+        service.set_password(_accounts_db(), username, _read_password(password_stdin),
+                             must_change_password=temporary)
+    except service.AccountError as e:
+        fail(str(e))
+    typer.echo(f"password of {username} changed")
+
+
+def _switch(username: str, active: bool) -> None:
+    from copilot.accounts import service
+
+    try:
+        service.update_user(_accounts_db(), username, active=active)
+    except service.AccountError as e:
+        fail(str(e))
+    typer.echo(f"{username} switched {'on' if active else 'off'}")
+
+
+@users_app.command("disable")
+def users_disable(username: Annotated[str, typer.Argument()]) -> None:
+    """Switch an account off (its sessions end at once)."""
+    _switch(username, False)
+
+
+@users_app.command("enable")
+def users_enable(username: Annotated[str, typer.Argument()]) -> None:
+    """Switch an account on again."""
+    _switch(username, True)
 
 
 # ------------------------------------------------------------------ models

@@ -12,6 +12,7 @@ import threading
 from typing import Any
 
 from asr.engine import WhisperEngine, get_engine
+from copilot.accounts.models import create_tables as create_account_tables
 from copilot.calls.store import CallStore
 from copilot.classification import Classifier
 from copilot.settings import Settings, get_settings
@@ -31,6 +32,7 @@ class AppContext:
         self.settings.ensure_dirs()
         self.db = Database(self.settings.db_url)
         create_ticket_tables(self.db.engine)
+        create_account_tables(self.db.engine)
         self._index: SearchIndex | None = None
         self._lock = threading.Lock()
         self.calls = CallStore(self.settings.home / "calls")

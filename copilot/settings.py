@@ -76,6 +76,22 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_import_rows: int = Field(default=100_000, ge=1)
 
+    # accounts (copilot/accounts)
+    admin_password: str | None = Field(
+        default=None, description="password of the first administrator `admin`, used only when "
+        "no account exists yet (otherwise a random one, written to initial-passwords.txt)")
+    session_hours: float = Field(default=12, gt=0, le=24 * 30,
+                                 description="a login lasts at most this long (one shift)")
+    session_idle_minutes: float = Field(default=120, gt=0,
+                                        description="a login unused this long ends")
+    cookie_secure: bool = Field(default=False, description="send the session cookie over "
+                                "HTTPS only (set it when served behind TLS)")
+
+    # personal data (copilot/privacy)
+    retention_days: int | None = Field(
+        default=None, ge=1, description="delete call transcripts and chatbot questions older "
+        "than this many days (checked at start and daily); unset: keep them")
+
     # citizen chatbot (copilot/chat; thresholds calibrated by bench/chat_bench.py)
     chat_answer_threshold: float = Field(
         default=0.91, ge=0, le=1, description="dense cosine the best answer needs to be quoted "

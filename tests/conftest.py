@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,3 +71,29 @@ def demo_settings(demo_home_template: Path, tmp_path: Path) -> Settings:
     home = tmp_path / "demo-home"
     shutil.copytree(demo_home_template, home)
     return Settings(home=home, env="test", load_demo=False)
+
+
+TEST_PASSWORD = "correct-horse-2026"
+
+
+def sign_in(client: Any, db: Database, username: str = "admin",
+            roles: tuple[str, ...] = ("admin",)) -> dict[str, str]:
+    """Create the account if it is missing (or give the app's first admin a known password),
+    log in through the real login endpoint, and return
+    the ``Authorization`` header of its session (the client keeps no cookie, so each request
+    says who it is)."""
+    from copilot.accounts import service
+
+    try:
+        service.create_user(db, username, TEST_PASSWORD, list(roles))
+    except service.AccountError as e:
+        if "已存在" not in str(e):
+            raise
+    body = {"username": username, "password": TEST_PASSWORD}
+    r = client.post("/api/v1/auth/login", json=body)
+    if r.status_code == 401:  # the app's own first admin, with a random password
+        service.set_password(db, username, TEST_PASSWORD)
+        r = client.post("/api/v1/auth/login", json=body)
+    assert r.status_code == 200, r.text
+    client.cookies.clear()
+    return {"Authorization": f"Bearer {r.json()['token']}"}

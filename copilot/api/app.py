@@ -2,36 +2,60 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+import sys
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
+from typing import Any
 
-from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from copilot import __version__
-from copilot.api.routes import audio, calls, chat, demo, health, kb, tickets, understanding
+from copilot.accounts.bootstrap import PASSWORDS_FILE, ensure_initial_accounts
+from copilot.accounts.roles import ADMINS, KNOWLEDGE_STAFF, OPERATORS, STAFF, Role
+from copilot.api.auth import AuditMiddleware, page_route, require
+from copilot.api.routes import (
+    audio,
+    auth,
+    calls,
+    chat,
+    demo,
+    health,
+    kb,
+    tickets,
+    understanding,
+)
 from copilot.api.routes import km as km_routes
 from copilot.api.routes import km_admin as km_admin_routes
 from copilot.calls.live import LiveCalls
 from copilot.context import AppContext
+from copilot.privacy.masking import install_log_masking
+from copilot.privacy.retention import purge
 from copilot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 
-# The web pages: operator console, citizen chat, knowledge managers, knowledge search.
-PAGES = {"/": "index.html", "/console": "console.html", "/chat": "chat.html", "/km": "km.html"}
+# The web pages and who may open them (None: anyone; the chat is for anonymous citizens).
+PAGES: dict[str, tuple[str, frozenset[Role] | None]] = {
+    "/": ("index.html", STAFF), "/console": ("console.html", OPERATORS),
+    "/chat": ("chat.html", None), "/km": ("km.html", KNOWLEDGE_STAFF),
+    "/admin": ("admin.html", ADMINS), "/login": ("login.html", None),
+}
 
 
-def _page(path: str) -> Callable[[], FileResponse]:
-    def page() -> FileResponse:
-        return FileResponse(path)
-
-    return page
+async def _purge_daily(ctx: AppContext, days: int) -> None:
+    """The retention purge at start and then once a day; a failure is logged and retried."""
+    while True:
+        try:
+            await run_in_threadpool(purge, ctx.db, ctx.calls, days)
+        except Exception:  # the server goes on; tomorrow's run tries again
+            logger.exception("retention purge failed")
+        await asyncio.sleep(24 * 3600)
 
 
 def create_app(settings: Settings | None = None, context: AppContext | None = None) -> FastAPI:
@@ -40,17 +64,30 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = context or AppContext(settings)
-        await run_in_threadpool(ctx.load_demo_if_empty)
+        demo_loaded = await run_in_threadpool(ctx.load_demo_if_empty)
+        generated = await run_in_threadpool(
+            lambda: ensure_initial_accounts(ctx.db, ctx.settings.home,
+                                            admin_password=ctx.settings.admin_password,
+                                            demo=demo_loaded))
+        if generated:  # shown once, on the server's own terminal (never in a log)
+            lines = "".join(f"    {user:10s} {pw}\n" for user, pw in generated.items())
+            sys.stderr.write(f"\nFirst accounts (change the passwords at first login; also in "
+                             f"{ctx.settings.home / PASSWORDS_FILE}):\n{lines}\n")
         # Load the encoder and the index before the first request, not during it.
         await run_in_threadpool(lambda: ctx.index)
         await run_in_threadpool(ctx.classifier.model)  # the cold-start category prototypes
         app.state.context = ctx
         app.state.stream_slots = audio.StreamSlots(ctx.settings.max_streams)
         app.state.live = LiveCalls(ctx)
+        install_log_masking()
+        purger = (asyncio.create_task(_purge_daily(ctx, ctx.settings.retention_days))
+                  if ctx.settings.retention_days else None)
         logger.info("copilot ready: home=%s", ctx.settings.home)
         try:
             yield
         finally:
+            if purger is not None:
+                purger.cancel()
             await app.state.live.drain()
             if context is None:
                 ctx.close()
@@ -58,21 +95,29 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     app = FastAPI(title="hotline-copilot", version=__version__, lifespan=lifespan,
                   description="12345 hotline copilot: knowledge search, classification, "
                               "work orders and live call assistance.")
-    app.include_router(health.router)
-    app.include_router(kb.router)
-    app.include_router(calls.router)
-    app.include_router(audio.router)
-    app.include_router(understanding.router)
-    app.include_router(tickets.router)
-    app.include_router(demo.router)
-    app.include_router(chat.router)
-    app.include_router(km_routes.router)
-    app.include_router(km_admin_routes.router)
+    app.add_middleware(AuditMiddleware)
+
+    def only(roles: frozenset[Role]) -> list[Any]:
+        return [Depends(require(roles))]
+
+    app.include_router(health.router)  # anyone
+    app.include_router(chat.router)  # anonymous citizens (rate-limited)
+    app.include_router(auth.router)  # each route checks for itself
+    app.include_router(kb.router, dependencies=only(STAFF))
+    app.include_router(understanding.router, dependencies=only(STAFF))
+    app.include_router(calls.router, dependencies=only(OPERATORS))
+    app.include_router(audio.router, dependencies=only(OPERATORS))
+    app.include_router(tickets.router, dependencies=only(OPERATORS))
+    app.include_router(demo.router, dependencies=only(OPERATORS))
+    # reading for both; writing and reviewing are checked per route
+    app.include_router(km_routes.router, dependencies=only(KNOWLEDGE_STAFF))
+    app.include_router(km_admin_routes.router, dependencies=only(KNOWLEDGE_STAFF))
 
     static = resources.files("web_ui").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
 
-    for path, page in PAGES.items():
-        app.add_api_route(path, _page(str(static.joinpath(page))), include_in_schema=False)
+    for path, (file, need) in PAGES.items():
+        app.add_api_route(path, page_route(str(static.joinpath(file)), need),
+                          include_in_schema=False)
 
     return app

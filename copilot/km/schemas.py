@@ -1,7 +1,6 @@
 """Request and response bodies of the knowledge managers' API (``/api/v1/km``).
 
-Every write names its ``actor`` in the body until accounts exist; the routes resolve it through
-one function (``copilot.api.routes.km.current_actor``) so a login can replace it later.
+The acting person is the signed-in account, never a field of the body.
 """
 
 from __future__ import annotations
@@ -13,11 +12,6 @@ from pydantic import BaseModel, Field, field_validator
 
 RequestType = Literal["", "咨询", "求助", "投诉", "举报", "意见建议"]
 CODE_PATTERN = r"^\d{1,3}(\.\d{1,4}){0,2}$"
-
-
-class ActorIn(BaseModel):
-    actor: str = Field(min_length=1, max_length=64,
-                       description="who makes the change (until accounts exist)")
 
 
 def clean_questions(value: list[str]) -> list[str]:
@@ -65,29 +59,32 @@ class AnswerFields(BaseModel):
                 if name in AnswerFields.model_fields}
 
 
-class AnswerCreate(ActorIn, AnswerFields):
+class AnswerCreate(AnswerFields):
     answer: str = Field(min_length=1, max_length=20_000)
     note: str = Field(default="", max_length=200)
 
 
-class AnswerUpdate(ActorIn, AnswerFields):
+class AnswerUpdate(AnswerFields):
     base_version: int | None = Field(
         default=None, description="the version the editor started from; a newer one → 409")
     note: str = Field(default="", max_length=200)
 
 
-class ReviewIn(ActorIn):
+class ReviewIn(BaseModel):
     version: int | None = Field(default=None, description="the version the reviewer read; "
                                 "when the answer has moved on since → 409")
     note: str = Field(default="", max_length=200, description="a reason (required to reject)")
 
 
-class UrgentIn(ActorIn, AnswerFields):
-    """An urgent 答复口径: written by ``actor``, approved by ``reviewer`` in the same request."""
+class UrgentIn(AnswerFields):
+    """An urgent 答复口径: written by the signed-in account, approved by ``reviewer`` (who
+    confirms with their password) in the same request."""
 
     answer: str = Field(min_length=1, max_length=20_000)
     reviewer: str = Field(min_length=1, max_length=64,
-                          description="the second person who approves it (not the actor)")
+                          description="the reviewer who approves it (not the author)")
+    reviewer_password: str = Field(min_length=1, max_length=256,
+                                   description="the reviewer's own password, as confirmation")
     expires_on: dt.date = Field(description="required; at most 30 days ahead")  # type: ignore[assignment]
     note: str = Field(default="", max_length=200)
 
@@ -165,7 +162,7 @@ class DiffOut(BaseModel):
     changes: list[FieldDiff]
 
 
-class CategoryCreate(ActorIn):
+class CategoryCreate(BaseModel):
     parent_code: str | None = Field(default=None, pattern=CODE_PATTERN,
                                     description="none: a new level-1 class")
     name: str = Field(min_length=1, max_length=100)
@@ -174,7 +171,7 @@ class CategoryCreate(ActorIn):
     description: str = Field(default="", max_length=2000)
 
 
-class CategoryUpdate(ActorIn):
+class CategoryUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=2000)
 
@@ -195,11 +192,11 @@ class UnitFields(BaseModel):
     address: str = Field(default="", max_length=200)
 
 
-class UnitCreate(ActorIn, UnitFields):
+class UnitCreate(UnitFields):
     name: str = Field(min_length=1, max_length=100)
 
 
-class UnitUpdate(ActorIn, UnitFields):
+class UnitUpdate(UnitFields):
     """Only the fields sent change; an empty string clears one; ``name`` renames."""
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
@@ -255,7 +252,7 @@ class GapReport(BaseModel):
     groups: list[GapGroupOut]
 
 
-class GapDraftIn(ActorIn):
+class GapDraftIn(BaseModel):
     questions: list[str] = Field(min_length=1, max_length=100)
     title: str = Field(default="", max_length=200)
     category_code: str | None = Field(default=None, pattern=CODE_PATTERN)

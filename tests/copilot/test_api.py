@@ -11,6 +11,7 @@ from copilot.api.app import create_app
 from copilot.context import AppContext
 from copilot.settings import Settings
 from knowledge_base.importer import import_table
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -26,6 +27,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
     with ctx.db.session() as s:
         import_table(s, "answers", ANSWERS.encode(), "answers.csv")
     with TestClient(create_app(context=ctx)) as c:
+        c.headers.update(sign_in(c, ctx.db, "admin", ('admin',)))
         yield c
     ctx.close()
 

@@ -15,7 +15,7 @@ from asr.audio import load_audio_file
 from copilot.api.app import create_app
 from copilot.context import AppContext
 from copilot.settings import Settings
-from tests.conftest import SHARED_DATA, requires_shared_data
+from tests.conftest import SHARED_DATA, requires_shared_data, sign_in
 
 pytestmark = pytest.mark.slow
 CLIP = ("speech", "BAC009S0764W0121.wav")
@@ -25,6 +25,7 @@ CLIP = ("speech", "BAC009S0764W0121.wav")
 def client(settings: Settings) -> Iterator[TestClient]:
     ctx = AppContext(settings.model_copy(update={"max_streams": 1}))
     with TestClient(create_app(context=ctx)) as c:
+        c.headers.update(sign_in(c, ctx.db, "operator", ('operator',)))
         yield c
     ctx.close()
 

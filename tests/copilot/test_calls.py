@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from copilot.api.app import create_app
 from copilot.context import AppContext
 from copilot.settings import Settings
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -30,6 +31,7 @@ CALL = [
 def client(demo_settings: Settings) -> Iterator[TestClient]:
     ctx = AppContext(demo_settings)
     with TestClient(create_app(context=ctx)) as c:
+        c.headers.update(sign_in(c, ctx.db, "operator", ('operator',)))
         yield c
     ctx.close()
 
@@ -120,6 +122,7 @@ def test_events_give_a_snapshot_then_live_events(client: TestClient) -> None:
 def test_a_restarted_server_keeps_the_call(demo_settings: Settings) -> None:
     ctx = AppContext(demo_settings)
     with TestClient(create_app(context=ctx)) as c:
+        c.headers.update(sign_in(c, ctx.db, "operator", ('operator',)))
         c.post("/api/v1/calls", json={"call_id": "t-6"})
         for speaker, text in CALL:
             say(c, "t-6", speaker, text)
@@ -128,6 +131,7 @@ def test_a_restarted_server_keeps_the_call(demo_settings: Settings) -> None:
     ctx.close()
     ctx = AppContext(demo_settings)
     with TestClient(create_app(context=ctx)) as c:
+        c.headers.update(sign_in(c, ctx.db, "operator", ('operator',)))
         after = c.get("/api/v1/calls/t-6").json()
     ctx.close()
     assert after["utterances"] == before["utterances"]

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from copilot.api.app import create_app
 from copilot.context import AppContext
 from copilot.settings import Settings
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -24,6 +25,7 @@ def client(demo_home_template: Path, tmp_path_factory: pytest.TempPathFactory
     shutil.copytree(demo_home_template, home)
     ctx = AppContext(Settings(home=home, env="test", load_demo=False))
     with TestClient(create_app(context=ctx)) as c:
+        c.headers.update(sign_in(c, ctx.db, "admin", ('admin',)))
         yield c
     ctx.close()
 

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from copilot.api.app import create_app
 from copilot.context import AppContext
 from copilot.settings import Settings
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -32,6 +33,7 @@ SMOKE_AGAIN: dict[str, Any] = {
 def client(settings: Settings) -> Iterator[TestClient]:
     ctx = AppContext(settings)
     with TestClient(create_app(context=ctx)) as c:
+        c.headers.update(sign_in(c, ctx.db, "operator", ('operator',)))
         yield c
     ctx.close()
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
+from copilot.api.auth import COOKIE
 from copilot.settings import Settings
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, TEST_PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -43,6 +44,7 @@ class LiveServer:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._ctx: Any = None
+        self._tokens: dict[str, str] = {}
 
     def start(self, timeout: float = 600) -> None:
         """Serve, once the app's start-up (index, category model) is done."""
@@ -65,6 +67,29 @@ class LiveServer:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the test server did not start in {timeout:.0f} s")
             time.sleep(0.1)
+
+    def sign_in(self, username: str, roles: tuple[str, ...]) -> str:
+        """Create the account if missing and log in through the server; returns the token."""
+        import httpx
+
+        from copilot.accounts import service
+
+        try:
+            service.create_user(self._ctx.db, username, TEST_PASSWORD, list(roles))
+        except service.AccountError as e:
+            if "已存在" not in str(e):
+                raise
+        r = httpx.post(f"{self.url}/api/v1/auth/login", timeout=30,
+                       json={"username": username, "password": TEST_PASSWORD})
+        assert r.status_code == 200, r.text
+        return str(r.json()["token"])
+
+    def headers(self, username: str = "operator", roles: tuple[str, ...] = ("operator",)
+                ) -> dict[str, str]:
+        """Headers for direct API calls made as that account (one session per account)."""
+        if username not in self._tokens:
+            self._tokens[username] = self.sign_in(username, roles)
+        return {"Authorization": f"Bearer {self._tokens[username]}"}
 
     def stop(self) -> None:
         if self._server is not None:
@@ -103,13 +128,28 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
+OPERATOR: tuple[str, tuple[str, ...]] = ("operator", ("operator",))
+
+
+def sign_in_page(page: Any, live_server: LiveServer, username: str,
+                 roles: tuple[str, ...]) -> None:
+    """Make the page's browser context signed in as that account (its session cookie)."""
+    page.context.clear_cookies()
+    page.context.add_cookies([{"name": COOKIE, "value": live_server.sign_in(username, roles),
+                               "url": live_server.url}])
+
+
 @contextmanager
 def open_page(browser: Any, live_server: LiveServer, name: str, timeout_ms: int = 30_000,
-              full_page: bool = False, **context_options: Any) -> Iterator[Any]:
-    """A fresh page on the live server (JS errors collected in ``page.console_errors``); its
-    final state is saved as tests/artifacts/<name>.png."""
+              full_page: bool = False, user: tuple[str, tuple[str, ...]] | None = OPERATOR,
+              **context_options: Any) -> Iterator[Any]:
+    """A fresh page on the live server, signed in as ``user`` (username, roles; None: nobody).
+    JS errors are collected in ``page.console_errors``; the final state is saved as
+    tests/artifacts/<name>.png."""
     context = browser.new_context(base_url=live_server.url, locale="zh-CN", **context_options)
     page = context.new_page()
+    if user is not None:
+        sign_in_page(page, live_server, *user)
     page.set_default_timeout(timeout_ms)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -126,6 +166,6 @@ def open_page(browser: Any, live_server: LiveServer, name: str, timeout_ms: int 
 
 @pytest.fixture
 def page(browser: Any, live_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh page at 1366×768."""
+    """A fresh page at 1366×768, signed in as an operator."""
     with open_page(browser, live_server, request.node.name, viewport=VIEWPORT) as p:
         yield p

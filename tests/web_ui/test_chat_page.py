@@ -21,6 +21,7 @@ PHONE = {"width": 375, "height": 667}
 def phone_page(browser: Any, live_server: LiveServer,
                request: pytest.FixtureRequest) -> Iterator[Any]:
     with open_page(browser, live_server, request.node.name, timeout_ms=60_000, full_page=True,
+                   user=None,
                    viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2) as p:
         yield p
 

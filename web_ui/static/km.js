@@ -1,7 +1,7 @@
 // The knowledge managers' console (知识管理台): the answer list with filters, the editor, the
 // review flow (提交审核 / 审核通过并发布 / 退回 / 下线), version history with diffs; the other tabs
-// live in km_tools.js. Until accounts exist, every write sends the 当前操作人 field as `actor`.
-import { $, api, currentActor, el, EXPIRY_LABELS, fillSelect, flattenTree, initActor, lines,
+// live in km_tools.js. Every write is made as the signed-in account (session cookie).
+import { $, api, currentActor, el, EXPIRY_LABELS, fillSelect, flattenTree, hasRole, initActor, lines,
          localTime, requireActor, say, setMsg, STATUS_LABELS, statusTag, tag } from "/static/km_common.js";
 import { initTools } from "/static/km_tools.js";
 
@@ -134,11 +134,11 @@ async function save(ev) {
     let detail;
     if (state.current) {
       const r = await api("PUT", `${KM}/answers/${state.current.template_id}`,
-        { actor, ...fields, note, base_version: state.current.version });
+        { ...fields, note, base_version: state.current.version });
       detail = r.answer;
       setMsg($("#editor-msg"), r.changed ? `已保存为第 ${detail.version} 版（${STATUS_LABELS[detail.status]}）` : "没有改动");
     } else {
-      detail = await api("POST", `${KM}/answers`, { actor, ...fields, note });
+      detail = await api("POST", `${KM}/answers`, { ...fields, note });
       setMsg($("#editor-msg"), `已新建 ${detail.id}（草稿）`);
     }
     show(detail);
@@ -193,12 +193,15 @@ function renderReview(d) {
   $("#review-state").replaceChildren("当前状态：", statusTag(d.status),
     d.live ? "（检索中可见）" : "（检索中不可见）");
   $("#review-authors").textContent = `本版作者：${d.authors.join("、")} · 最后修改：${d.updated_by} ${localTime(d.updated_at)}`;
-  $("#submit-review").disabled = d.status !== "draft";
-  $("#approve").disabled = d.status !== "in_review" || isAuthor || !actor;
-  $("#reject").disabled = d.status !== "in_review" || isAuthor || !actor;
-  $("#retire").disabled = !["published", "draft"].includes(d.status);
+  const writer = hasRole("knowledge_manager");
+  const reviewer = hasRole("reviewer");
+  $("#submit-review").disabled = d.status !== "draft" || !writer;
+  $("#approve").disabled = d.status !== "in_review" || isAuthor || !reviewer;
+  $("#reject").disabled = d.status !== "in_review" || isAuthor || !reviewer;
+  $("#retire").disabled = !["published", "draft"].includes(d.status) || !reviewer;
   let hint = "";
-  if (!actor) hint = "请先在页面顶部填写当前操作人。";
+  if (!actor) hint = "正在确认登录状态…";
+  else if (d.status === "in_review" && !reviewer) hint = "等待审核员审核（您的账号没有审核权限）。";
   else if (d.status === "in_review" && isAuthor) hint = `您（${actor}）是本版作者，须由其他人审核发布或退回。`;
   else if (d.status === "in_review") hint = `请核对内容后审核：通过即发布并立即生效于检索和智能问答。`;
   else if (d.status === "draft") hint = "草稿修改完成后提交审核；审核人须为作者以外的人。";
@@ -212,7 +215,7 @@ async function flow(step) {
   if (!d) return;
   const actor = requireActor();
   if (!actor) return;
-  const body = { actor, version: d.version };
+  const body = { version: d.version };
   if (step === "reject") {
     body.note = $("#reject-note").value.trim();
     if (!body.note) {
@@ -332,7 +335,6 @@ async function start() {
     say(`读取分类和承办单位失败：${e.message}`, true);
   }
   await loadList();
-  if (!currentActor()) say("请先在页面顶部填写「当前操作人」（登录功能上线前以此记录作者和审核人）");
   document.body.dataset.ready = "1";
 }
 

@@ -74,30 +74,31 @@ export function setMsg(node, text, isError = false) {
   node.classList.toggle("error", isError);
 }
 
-const ACTOR_KEY = "copilot.km.actor";
+let me = null; // the signed-in account (session.js), once known
 
+/** The signed-in username ("" until known). Every write is made as this account. */
 export function currentActor() {
-  return $("#actor").value.trim();
+  return me ? me.username : "";
 }
 
-/** The acting person's name, or null (with a prompt) when the field is empty. */
+/** Whether the signed-in account has one of the roles (administrators have all). */
+export function hasRole(...roles) {
+  return !!me && (me.roles.includes("admin") || roles.some((r) => me.roles.includes(r)));
+}
+
+/** The signed-in username, or null (with a message) while it is not known. */
 export function requireActor() {
-  const name = currentActor();
-  $("#actor").classList.toggle("missing", !name);
-  if (!name) {
-    say("请先在页面顶部填写「当前操作人」", true);
-    $("#actor").focus();
+  if (!me) {
+    say("正在确认登录状态，请稍候再试", true);
     return null;
   }
-  return name;
+  return me.username;
 }
 
+/** Call onChange once the signed-in account is known. */
 export function initActor(onChange) {
-  const input = $("#actor");
-  input.value = localStorage.getItem(ACTOR_KEY) || "";
-  input.addEventListener("input", () => {
-    localStorage.setItem(ACTOR_KEY, input.value.trim());
-    input.classList.toggle("missing", !input.value.trim());
+  window.copilotMe.then((m) => {
+    me = m;
     onChange();
   });
 }

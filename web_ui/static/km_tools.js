@@ -22,15 +22,17 @@ function initUrgent() {
     if (!actor) return;
     const msg = $("#urgent-msg");
     const body = {
-      actor, reviewer: $("#u-reviewer").value.trim(), title: $("#u-title").value.trim(),
+      reviewer: $("#u-reviewer").value.trim(), reviewer_password: $("#u-reviewer-pw").value,
+      title: $("#u-title").value.trim(),
       questions: lines($("#u-questions").value), answer: $("#u-answer").value.trim(),
       category_code: $("#u-category").value || null, unit_name: $("#u-unit").value || null,
       source: $("#u-source").value.trim(), expires_on: expires.value || null,
     };
-    if (!body.answer || !body.expires_on || !body.reviewer) {
-      setMsg(msg, "请填写答复口径、失效日期和审核人", true);
+    if (!body.answer || !body.expires_on || !body.reviewer || !body.reviewer_password) {
+      setMsg(msg, "请填写答复口径、失效日期，并由审核人输入账号和密码", true);
       return;
     }
+    $("#u-reviewer-pw").value = "";  // the reviewer's password is used once, never kept
     try {
       const d = await api("POST", `${KM}/answers/urgent`, body);
       setMsg(msg, `已发布 ${d.id}，${d.expires_on} 起自动下线`);
@@ -64,7 +66,6 @@ function initImport() {
       return;
     }
     const form = new FormData();
-    form.append("actor", actor);
     form.append("file", file, file.name);
     out.replaceChildren(el("p", { class: "muted", text: `正在导入 ${file.name}…` }));
     try {
@@ -129,7 +130,7 @@ async function saveCategory(ev) {
   if (!actor || !selectedCat) return;
   try {
     const c = await api("PUT", `${KM}/categories/${encodeURIComponent(selectedCat.code)}`,
-      { actor, name: $("#cat-name").value.trim(), description: $("#cat-desc").value.trim() });
+      { name: $("#cat-name").value.trim(), description: $("#cat-desc").value.trim() });
     setMsg($("#cat-msg"), `已保存 ${c.code} ${c.path.join(" / ")}`);
     await app.loadLookups();
     renderTree();
@@ -146,7 +147,7 @@ async function addCategory(ev) {
     setMsg($("#cat-msg"), "分类最多三级：请选择一级或二级分类，或改为新增一级分类", true);
     return;
   }
-  const body = { actor, name: $("#new-cat-name").value.trim(), description: $("#new-cat-desc").value.trim(),
+  const body = { name: $("#new-cat-name").value.trim(), description: $("#new-cat-desc").value.trim(),
                  parent_code: addUnder ? addUnder.code : null, code: $("#new-cat-code").value.trim() || null };
   try {
     const c = await api("POST", `${KM}/categories`, body);
@@ -180,8 +181,8 @@ function pickUnit(u) {
   renderUnits();
 }
 
-function unitBody(actor) {
-  const body = { actor };
+function unitBody() {
+  const body = {};
   for (const f of UNIT_FIELDS) body[f] = $(`#unit-${f}`).value.trim();
   return body;
 }
@@ -190,7 +191,7 @@ async function saveUnit(ev, create) {
   if (ev) ev.preventDefault();
   const actor = requireActor();
   if (!actor) return;
-  const body = unitBody(actor);
+  const body = unitBody();
   try {
     const id = $("#unit-id").value;
     const u = create || !id ? await api("POST", `${KM}/units`, body)
@@ -230,7 +231,7 @@ function gapItem(group) {
       const actor = requireActor();
       if (!actor) return;
       try {
-        const d = await api("POST", `${KM}/gaps/draft`, { actor, questions });
+        const d = await api("POST", `${KM}/gaps/draft`, { questions });
         say(`已起草 ${d.id}：请撰写答复口径后提交审核`);
         await app.openDraft(d);
       } catch (e) {

@@ -23,6 +23,7 @@ from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from copilot.api.auth import Operator
 from copilot.api.deps import LiveDep
 from copilot.api.routes.tickets import CreateOut, created, ticket_errors
 from copilot.calls.live import LiveCalls
@@ -62,7 +63,6 @@ class CallTicket(BaseModel):
     link_to: int | None = Field(default=None, ge=1, description="the open ticket this call "
                                 "repeats: linked to it, not dispatched again")
     dispatch: bool = Field(default=False, description="dispatch to the unit at once")
-    actor: str = Field(default="operator", min_length=1, max_length=64)
 
 
 class FormEdit(BaseModel):
@@ -137,11 +137,11 @@ async def add_utterance(live: LiveDep, call_id: str, body: UtteranceIn) -> dict[
 
 
 @router.patch("/{call_id}/form")
-def edit_form(live: LiveDep, call_id: str, body: FormEdit) -> dict[str, Any]:
+def edit_form(live: LiveDep, who: Operator, call_id: str, body: FormEdit) -> dict[str, Any]:
     """The operator's edits; they win over the copilot's values from then on."""
     session = _session(live, call_id)
     try:
-        session.edit(body.fields)
+        session.edit(body.fields, actor=who.username)
     except ValueError as e:
         raise HTTPException(422, detail=str(e)) from e
     live.form_changed(call_id)
@@ -158,7 +158,7 @@ def end_call(live: LiveDep, call_id: str) -> dict[str, Any]:
 
 
 @router.post("/{call_id}/ticket", response_model=CreateOut, status_code=201)
-def file_ticket(live: LiveDep, call_id: str, body: CallTicket) -> CreateOut:
+def file_ticket(live: LiveDep, who: Operator, call_id: str, body: CallTicket) -> CreateOut:
     """File the call's work order: the form as it stands (operator edits win), the
     operator's choices here over the copilot's suggestions; the due date follows the request
     type; duplicates found among open tickets come back with it."""
@@ -175,7 +175,7 @@ def file_ticket(live: LiveDep, call_id: str, body: CallTicket) -> CreateOut:
     draft = service.TicketDraft(**operator, call_id=call_id,
                                 accepted_at=accepted_at(session.call_time))
     with ticket_errors(live.ctx) as db:
-        ticket = service.create_ticket(db, draft, suggested, actor=body.actor,
+        ticket = service.create_ticket(db, draft, suggested, actor=who.username,
                                        link_to=body.link_to, dispatch_now=body.dispatch)
         out = created(db, ticket)
     session.set_ticket(out.ticket.id)

@@ -3,8 +3,9 @@
 :mod:`copilot.km.review` for the rules. Publishing and retiring refresh the search index before
 the response, so the very next search (operators, chatbot) sees the change.
 
-Until accounts exist every write names its ``actor`` in the body; :func:`current_actor` is the
-one place that turns it into the acting person, so a login can replace it.
+Reading is open to knowledge managers and reviewers; writing and submitting to knowledge
+managers, approving, rejecting and retiring to reviewers (administrators may do all). The acting
+person is the signed-in account.
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from copilot.accounts import service as accounts
+from copilot.accounts.roles import KNOWLEDGE_REVIEWERS, KNOWLEDGE_WRITERS, Role, allowed
+from copilot.accounts.service import Principal
+from copilot.api.auth import KnowledgeWriter, require
 from copilot.api.deps import ContextDep
 from copilot.context import AppContext
 from copilot.km import diff, listing, review
@@ -48,12 +53,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def current_actor(body_actor: str) -> str:
-    """The person acting. For now the name the page sends; with accounts, the logged-in user."""
-    actor = body_actor.strip()
-    if not actor:
-        raise HTTPException(422, detail="请填写当前操作人")
-    return actor
+def confirm_reviewer(ctx: AppContext, username: str, password: str) -> str:
+    """The second person of an urgent answer, proven by their password and reviewer role."""
+    try:
+        principal = accounts.authenticate(ctx.db, username, password)
+    except accounts.LoginFailed as e:
+        raise HTTPException(403, detail=f"审核人确认失败：{e}") from e
+    if not allowed(principal.roles, KNOWLEDGE_REVIEWERS):
+        raise HTTPException(403, detail=f"{principal.username} 不是审核员，不能审核紧急口径")
+    return principal.username
 
 
 @contextmanager
@@ -172,9 +180,9 @@ def diff_versions(
 
 
 @router.post("/answers", response_model=AnswerDetail, status_code=201, responses=ERRORS)
-def create_answer(ctx: ContextDep, body: AnswerCreate) -> AnswerDetail:
+def create_answer(ctx: ContextDep, who: KnowledgeWriter, body: AnswerCreate) -> AnswerDetail:
     """A new draft (version 1)."""
-    actor = current_actor(body.actor)
+    actor = who.username
     fields = {**body.applied(), "status": AnswerStatus.draft}
     return AnswerDetail.model_validate(write(
         ctx, None, lambda s, _: service.create_answer(s, fields, actor, note=body.note or "新建"),
@@ -182,11 +190,12 @@ def create_answer(ctx: ContextDep, body: AnswerCreate) -> AnswerDetail:
 
 
 @router.put("/answers/{template_id}", response_model=EditResult, responses=ERRORS)
-def edit_answer(ctx: ContextDep, template_id: int, body: AnswerUpdate) -> EditResult:
+def edit_answer(ctx: ContextDep, who: KnowledgeWriter, template_id: int,
+                body: AnswerUpdate) -> EditResult:
     """Save the fields sent as the next version. An answer in review, published or retired goes
     back to draft in that version and must be approved again before it is live (the published
     text leaves search meanwhile): unreviewed text is never live."""
-    actor = current_actor(body.actor)
+    actor = who.username
     changed: list[bool] = []
 
     def step(session: Session, t: AnswerTemplate) -> None:
@@ -197,9 +206,12 @@ def edit_answer(ctx: ContextDep, template_id: int, body: AnswerUpdate) -> EditRe
     return EditResult(changed=changed[0], answer=AnswerDetail.model_validate(detail))
 
 
-def _flow(name: str, summary: str) -> Callable[..., AnswerDetail]:
-    def endpoint(ctx: ContextDep, template_id: int, body: ReviewIn) -> AnswerDetail:
-        actor = current_actor(body.actor)
+def _flow(name: str, summary: str, need: frozenset[Role]) -> Callable[..., AnswerDetail]:
+    check = Depends(require(need))
+
+    def endpoint(ctx: ContextDep, template_id: int, body: ReviewIn,
+                 who: Principal = check) -> AnswerDetail:
+        actor = who.username
 
         def step(session: Session, t: AnswerTemplate) -> None:
             if name == "reject":
@@ -214,25 +226,28 @@ def _flow(name: str, summary: str) -> Callable[..., AnswerDetail]:
     return endpoint
 
 
-for _name, _path, _doc in (
-    ("submit", "submit", "Draft → in review (anyone; not with placeholder text)."),
-    ("approve", "approve", "In review → published, by someone who did not write the content "
-     "(403 otherwise); live in search when the response comes."),
-    ("reject", "reject", "In review → draft with a note saying why (not by the author)."),
-    ("retire", "retire", "Published or draft → retired; gone from search when the response "
-     "comes."),
+for _name, _doc, _need in (
+    ("submit", "Draft → in review (knowledge managers; not with placeholder text).",
+     KNOWLEDGE_WRITERS),
+    ("approve", "In review → published, by a reviewer who did not write the content "
+     "(403 otherwise); live in search when the response comes.", KNOWLEDGE_REVIEWERS),
+    ("reject", "In review → draft with a note saying why (a reviewer, not the author).",
+     KNOWLEDGE_REVIEWERS),
+    ("retire", "Published or draft → retired (reviewers); gone from search when the response "
+     "comes.", KNOWLEDGE_REVIEWERS),
 ):
-    router.add_api_route(f"/answers/{{template_id}}/{_path}", _flow(_name, _doc),
+    router.add_api_route(f"/answers/{{template_id}}/{_name}", _flow(_name, _doc, _need),
                          methods=["POST"], response_model=AnswerDetail, responses=ERRORS)
 
 
 @router.post("/answers/urgent", response_model=AnswerDetail, status_code=201, responses=ERRORS)
-def urgent_answer(ctx: ContextDep, body: UrgentIn) -> AnswerDetail:
-    """An urgent 答复口径 for a breaking event: written by ``actor`` and approved by
-    ``reviewer`` (another person) in one request, effective today (or the date given, not
-    later than today) and expiring within 30 days; live in search when the response comes."""
-    actor = current_actor(body.actor)
-    reviewer = current_actor(body.reviewer)
+def urgent_answer(ctx: ContextDep, who: KnowledgeWriter, body: UrgentIn) -> AnswerDetail:
+    """An urgent 答复口径 for a breaking event: written by the signed-in knowledge manager and
+    approved in the same request by a reviewer who confirms with their own password (two
+    people at one desk), effective today (or the date given, not later than today) and
+    expiring within 30 days; live in search when the response comes."""
+    actor = who.username
+    reviewer = confirm_reviewer(ctx, body.reviewer, body.reviewer_password)
     fields = body.applied() | {"expires_on": body.expires_on}
     return AnswerDetail.model_validate(write(
         ctx, None, lambda s, _: review.urgent(s, fields, actor, reviewer, body.note)))

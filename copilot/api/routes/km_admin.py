@@ -8,13 +8,14 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, HTTPException, Query, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, HTTPException, Query, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from copilot.api.auth import KnowledgeWriter
 from copilot.api.deps import ContextDep
-from copilot.api.routes.km import ERRORS, current_actor, kb_errors, load, refresh_index
+from copilot.api.routes.km import ERRORS, kb_errors, load, refresh_index
 from copilot.chat.decide import Thresholds
 from copilot.chat.log import create_tables as create_chat_tables
 from copilot.km import gaps, listing
@@ -59,9 +60,8 @@ def _kind(kind: str) -> Kind:
     413: {"description": "the file is larger than COPILOT_MAX_UPLOAD_BYTES"},
     422: {"description": "bad rows (detail.problems: line and reason each); nothing imported"}})
 async def import_file(
-    ctx: ContextDep, kind: str, background: BackgroundTasks,
+    ctx: ContextDep, who: KnowledgeWriter, kind: str, background: BackgroundTasks,
     file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030) or .xlsx")],
-    actor: Annotated[str, Form(min_length=1, max_length=64)],
 ) -> ImportOut:
     """Import taxonomy, units or answers, all or nothing. Answers take their status from the
     file (empty = published): a bulk file is the knowledge managers' own approved list. On any
@@ -69,7 +69,6 @@ async def import_file(
     index is rebuilt after the response (a large file takes minutes to encode); searches
     meanwhile wait for it, as they would on their own."""
     the_kind = _kind(kind)
-    who = current_actor(actor)
     limit = ctx.settings.max_upload_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
@@ -79,7 +78,7 @@ async def import_file(
 
     def run() -> dict[str, Any]:
         with ctx.db.session() as session:
-            summary = import_table(session, the_kind, data, filename, who,
+            summary = import_table(session, the_kind, data, filename, who.username,
                                    max_rows=ctx.settings.max_import_rows)
         return summary.as_dict()
 
@@ -124,10 +123,10 @@ def _category_out(node: Category) -> CategoryOut:
 
 
 @router.post("/categories", response_model=CategoryOut, status_code=201, responses=ERRORS)
-def create_category(ctx: ContextDep, body: CategoryCreate) -> CategoryOut:
+def create_category(ctx: ContextDep, who: KnowledgeWriter, body: CategoryCreate) -> CategoryOut:
     """A new class under ``parent_code`` (or a new level-1 class); the code is the next free
     one unless given (it must extend the parent's code)."""
-    actor = current_actor(body.actor)
+    actor = who.username
     name = body.name.strip()
     with kb_errors(), ctx.db.session() as session:
         parent = None
@@ -160,9 +159,10 @@ def create_category(ctx: ContextDep, body: CategoryCreate) -> CategoryOut:
 
 
 @router.put("/categories/{code}", response_model=CategoryOut, responses=ERRORS)
-def update_category(ctx: ContextDep, code: str, body: CategoryUpdate) -> CategoryOut:
+def update_category(ctx: ContextDep, who: KnowledgeWriter, code: str,
+                    body: CategoryUpdate) -> CategoryOut:
     """Rename a class or change its description (its code and place stay)."""
-    actor = current_actor(body.actor)
+    actor = who.username
     with kb_errors(), ctx.db.session() as session:
         node = service.category_by_code(session, code)
         if node is None:
@@ -188,12 +188,12 @@ def list_units(ctx: ContextDep) -> list[UnitOut]:
 
 
 @router.post("/units", response_model=UnitOut, status_code=201, responses=ERRORS)
-def create_unit(ctx: ContextDep, body: UnitCreate) -> UnitOut:
-    actor = current_actor(body.actor)
+def create_unit(ctx: ContextDep, who: KnowledgeWriter, body: UnitCreate) -> UnitOut:
+    actor = who.username
     with kb_errors(), ctx.db.session() as session:
         if service.unit_by_name(session, body.name.strip()) is not None:
             raise HTTPException(409, detail=f"承办单位「{body.name.strip()}」已经存在")
-        unit = service.upsert_unit(session, body.model_dump(exclude={"actor"}), actor)
+        unit = service.upsert_unit(session, body.model_dump(), actor)
         service.bump_revision(session)
         out = _unit_out(unit)
     refresh_index(ctx)
@@ -201,17 +201,18 @@ def create_unit(ctx: ContextDep, body: UnitCreate) -> UnitOut:
 
 
 @router.put("/units/{name_or_id}", response_model=UnitOut, responses=ERRORS)
-def update_unit(ctx: ContextDep, name_or_id: str, body: UnitUpdate) -> UnitOut:
+def update_unit(ctx: ContextDep, who: KnowledgeWriter, name_or_id: str,
+                body: UnitUpdate) -> UnitOut:
     """Change the fields sent (an empty string clears one); ``name`` renames the unit.
     ``name_or_id``: the unit's name, or its id."""
-    actor = current_actor(body.actor)
+    actor = who.username
     with kb_errors(), ctx.db.session() as session:
         unit = service.unit_by_name(session, name_or_id)
         if unit is None and name_or_id.isdigit():
             unit = session.get(Unit, int(name_or_id))
         if unit is None:
             raise HTTPException(404, detail=f"没有承办单位「{name_or_id}」")
-        fields = {k: v for k, v in body.model_dump(exclude={"actor"}).items()
+        fields = {k: v for k, v in body.model_dump().items()
                   if k in body.model_fields_set and v is not None}
         service.update_unit(session, unit, fields, actor)
         out = _unit_out(unit)
@@ -247,10 +248,10 @@ def gap_report(
 
 
 @router.post("/gaps/draft", response_model=AnswerDetail, status_code=201, responses=ERRORS)
-def draft_from_gap(ctx: ContextDep, body: GapDraftIn) -> AnswerDetail:
+def draft_from_gap(ctx: ContextDep, who: KnowledgeWriter, body: GapDraftIn) -> AnswerDetail:
     """A draft whose question forms are the group's questions and whose text is a placeholder
     the manager replaces (a draft with the placeholder cannot be submitted)."""
-    actor = current_actor(body.actor)
+    actor = who.username
     fields: dict[str, Any] = {
         "title": (body.title.strip() or body.questions[0])[:200], "questions": body.questions,
         "answer": DRAFT_PLACEHOLDER, "status": AnswerStatus.draft,

@@ -20,8 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from classifier.deadline import CHINA_TZ
+from copilot.api.auth import Operator
 from copilot.api.deps import ContextDep
 from copilot.context import AppContext
+from copilot.privacy.masking import mask_id_number, mask_name, mask_phone
 from copilot.tickets import service
 from copilot.tickets.duplicates import DEFAULT_WINDOW_DAYS, find_duplicates
 from copilot.tickets.models import FIELD_LIMITS, FORM_FIELDS, NEXT_STATUS, STATUSES, Ticket
@@ -73,26 +75,22 @@ class TicketCreate(TicketFields):
     link_to: int | None = Field(default=None, ge=1, description="the original ticket, when "
                                 "this call reports an incident already open")
     dispatch: bool = Field(default=False, description="dispatch to the unit at once")
-    actor: str = Field(default="operator", min_length=1, max_length=64)
 
 
 class TransitionIn(BaseModel):
     to_status: Status
     note: str = Field(default="", max_length=1000)
-    actor: str = Field(default="operator", min_length=1, max_length=64)
 
 
 class DispatchIn(BaseModel):
     unit: str | None = Field(default=None, max_length=FIELD_LIMITS["unit"],
                              description="default: the unit already on the ticket")
     note: str = Field(default="", max_length=1000)
-    actor: str = Field(default="operator", min_length=1, max_length=64)
 
 
 class LinkIn(BaseModel):
     original_id: int | None = Field(ge=1, description="null removes the link")
     note: str = Field(default="", max_length=1000)
-    actor: str = Field(default="operator", min_length=1, max_length=64)
 
 
 class DuplicateCheck(FormFields):
@@ -195,6 +193,13 @@ def _out(ticket: Ticket) -> dict[str, Any]:
     }
 
 
+def masked(out: dict[str, Any]) -> dict[str, Any]:
+    """A ticket as lists show it: name, phone and ID number masked. Only the ticket's own page
+    (``GET /api/v1/tickets/{id}``, written to the audit log) shows them in full."""
+    return {**out, "caller_name": mask_name(out["caller_name"]),
+            "phone": mask_phone(out["phone"]), "id_number": mask_id_number(out["id_number"])}
+
+
 def ticket_detail(session: Session, ticket: Ticket) -> TicketDetail:
     linked = session.scalars(select(Ticket.id).where(Ticket.duplicate_of == ticket.id)
                              .order_by(Ticket.id)).all()
@@ -233,7 +238,7 @@ def ticket_errors(ctx: AppContext) -> Iterator[Session]:
 
 
 @router.post("", response_model=CreateOut, status_code=201)
-def create(ctx: ContextDep, body: TicketCreate) -> CreateOut:
+def create(ctx: ContextDep, who: Operator, body: TicketCreate) -> CreateOut:
     """Save the work order: operator values win over the copilot's suggestions; the due date
     follows the request type; the open tickets it may duplicate come back with it."""
     values = body.model_dump(include={*FORM_FIELDS, "content", "request_type", "category_code",
@@ -241,7 +246,7 @@ def create(ctx: ContextDep, body: TicketCreate) -> CreateOut:
     suggested = body.suggested.model_dump(exclude_none=True) if body.suggested else None
     with ticket_errors(ctx) as session:
         ticket = service.create_ticket(
-            session, service.TicketDraft(**values), suggested, actor=body.actor,
+            session, service.TicketDraft(**values), suggested, actor=who.username,
             link_to=body.link_to, dispatch_now=body.dispatch)
         return created(session, ticket)
 
@@ -261,12 +266,14 @@ def list_(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> TicketPageOut:
     """Tickets, newest first, with filters; ``total`` counts every match. ``since`` /
-    ``until`` bound the acceptance time (ISO 8601; without an offset, UTC)."""
+    ``until`` bound the acceptance time (ISO 8601; without an offset, UTC). Names, phones and
+    ID numbers come masked (``138****5678``); open a ticket for them in full."""
     with ticket_errors(ctx) as session:
         page = service.list_tickets(session, status=status, unit=unit, q=q, district=district,
                                     call_id=call_id, since=since, until=until, limit=limit,
                                     offset=offset)
-        return TicketPageOut(total=page.total, items=[TicketOut(**_out(t)) for t in page.items])
+        return TicketPageOut(total=page.total,
+                             items=[TicketOut(**masked(_out(t))) for t in page.items])
 
 
 @router.post("/duplicates", response_model=DuplicatesOut)
@@ -291,32 +298,32 @@ def get(ctx: ContextDep, ticket_id: int) -> TicketDetail:
 
 
 @router.post("/{ticket_id}/transition", response_model=TicketDetail)
-def transition(ctx: ContextDep, ticket_id: int, body: TransitionIn) -> TicketDetail:
+def transition(ctx: ContextDep, who: Operator, ticket_id: int, body: TransitionIn) -> TicketDetail:
     """One step along 受理 → 派单 → 办理 → 答复 → 回访 → 办结."""
     with ticket_errors(ctx) as session:
-        ticket = service.transition(session, ticket_id, body.to_status, actor=body.actor,
+        ticket = service.transition(session, ticket_id, body.to_status, actor=who.username,
                                     note=body.note)
         return ticket_detail(session, ticket)
 
 
 @router.post("/{ticket_id}/dispatch", response_model=TicketDetail)
-def dispatch(ctx: ContextDep, ticket_id: int, body: DispatchIn) -> TicketDetail:
+def dispatch(ctx: ContextDep, who: Operator, ticket_id: int, body: DispatchIn) -> TicketDetail:
     """Dispatch to a handling unit (受理 → 派单), or send a dispatched ticket to another unit."""
     with ticket_errors(ctx) as session:
-        ticket = service.dispatch(session, ticket_id, body.unit, actor=body.actor,
+        ticket = service.dispatch(session, ticket_id, body.unit, actor=who.username,
                                   note=body.note)
         return ticket_detail(session, ticket)
 
 
 @router.post("/{ticket_id}/link", response_model=TicketDetail)
-def link(ctx: ContextDep, ticket_id: int, body: LinkIn) -> TicketDetail:
+def link(ctx: ContextDep, who: Operator, ticket_id: int, body: LinkIn) -> TicketDetail:
     """Link the ticket to the original it duplicates (it is then not dispatched), or remove
     the link with ``original_id: null``."""
     with ticket_errors(ctx) as session:
         if body.original_id is None:
-            ticket = service.unlink_duplicate(session, ticket_id, actor=body.actor,
+            ticket = service.unlink_duplicate(session, ticket_id, actor=who.username,
                                               note=body.note)
         else:
             ticket = service.link_duplicate(session, ticket_id, body.original_id,
-                                            actor=body.actor, note=body.note)
+                                            actor=who.username, note=body.note)
         return ticket_detail(session, ticket)

@@ -1,0 +1,1 @@
+"""Citizens' personal data: masking for logs, lists and exports, and the retention purge."""
