@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install models browser run test lint bench clean
+.PHONY: install models browser services run test lint bench clean
 
 # torch==2.13.0 first: it is the CPU build these machines carry; any other spec pulls CUDA.
 $(STAMP): pyproject.toml
@@ -27,14 +27,21 @@ browser:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk; }
 
+# A throwaway PostgreSQL 127.0.0.1:55432 for tests/storage, and redis-server for the
+# multi-process tests (each installed when missing).
+# Only those tests read COPILOT_TEST_POSTGRES_URL; everything else stays on SQLite.
+TEST_POSTGRES_URL := postgresql+pg8000://copilot_test:copilot_test@127.0.0.1:55432/copilot_test
+services:
+	bash scripts/test_services.sh
+
 run: models
 	$(BIN)/copilot serve
 
 lint: install
 	$(BIN)/ruff check .
 
-test: models browser lint
-	$(BIN)/python -m pytest
+test: models browser services lint
+	COPILOT_TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest
 
 bench: models
 	$(BIN)/python bench/retrieval_bench.py

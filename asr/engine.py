@@ -46,29 +46,30 @@ def build_prompt(hotwords: list[str] | None) -> str:
 
 class WhisperEngine:
     def __init__(self, model_dir: Path, threads: int = 2, compute_type: str = "int8",
-                 temperatures: tuple[float, ...] = (0.0, 0.4)) -> None:
+                 temperatures: tuple[float, ...] = (0.0, 0.4), workers: int = 1) -> None:
+        """``workers`` decodes run at once, each on ``threads`` threads (one model in memory)."""
         from faster_whisper import WhisperModel
 
         self.temperatures = temperatures
-
+        self.workers = workers
         started = time.perf_counter()
         self.model = WhisperModel(str(model_dir), device="cpu", compute_type=compute_type,
-                                  cpu_threads=threads, num_workers=1)
-        self._lock = threading.Lock()
+                                  cpu_threads=threads, num_workers=workers)
+        self._lock = threading.Semaphore(workers)
         self._state = threading.Lock()
         self._queued = 0  # decodes running or waiting for the model
         logger.info("Whisper loaded from %s in %.1f s", model_dir, time.perf_counter() - started)
 
     @property
-    def queued(self) -> int:
-        """How many decodes are running or waiting: the load the streams share."""
-        return self._queued
+    def busy(self) -> bool:
+        """Whether a new decode would have to wait for a worker."""
+        return self._queued >= self.workers
 
     def decode(self, audio: np.ndarray, *, beam_size: int = 5, hotwords: list[str] | None = None,
                vad_filter: bool = False, timestamps: bool = False, fast: bool = False,
                temperatures: tuple[float, ...] | None = None) -> Decoded:
         """Transcribe 16 kHz float32 mono audio as Mandarin; text cleaned (Simplified,
-        punctuation, no hallucinated credits or loops). Thread-safe (one decode at a time).
+        punctuation, no hallucinated credits or loops). Thread-safe (``workers`` at a time).
 
         ``fast`` (for partials): no temperature fallback, and audio under 14 s is encoded in a
         15 s window instead of Whisper's 30 s (the same CER on call turns, measured).
@@ -122,8 +123,8 @@ class WhisperEngine:
 
 
 @functools.lru_cache(maxsize=1)
-def get_engine(model_dir: str, threads: int = 2) -> WhisperEngine:
+def get_engine(model_dir: str, threads: int = 2, workers: int = 1) -> WhisperEngine:
     """The process-wide engine (prepared from the wheels on first use)."""
     from asr.model_files import prepare_whisper
 
-    return WhisperEngine(prepare_whisper(Path(model_dir)), threads=threads)
+    return WhisperEngine(prepare_whisper(Path(model_dir)), threads=threads, workers=workers)

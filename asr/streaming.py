@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 class Decoder(Protocol):
     @property
-    def queued(self) -> int: ...
+    def busy(self) -> bool: ...
 
     def decode(self, audio: np.ndarray, *, beam_size: int = 5,
                hotwords: list[str] | None = None, fast: bool = False,
@@ -174,7 +174,7 @@ class StreamingRecognizer:
             # Partials share the machine with every other stream: when decodes are queued,
             # this stream's partial waits (finals never do), so a busy machine shows partials
             # less often instead of falling behind.
-            interval = (opt.busy_partial_interval_s if self.engine.queued > 0
+            interval = (opt.busy_partial_interval_s if self.engine.busy
                         else opt.partial_interval_s)
             if self._vad_done - utt.last_partial_end >= interval * SAMPLE_RATE:
                 events += self._partial()

@@ -179,10 +179,12 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,2,3,4")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--only-concurrency", action="store_true")
+    parser.add_argument("--threads", type=int, default=2, help="threads per Whisper worker")
+    parser.add_argument("--workers", type=int, default=1, help="decodes at once")
     parser.add_argument("--temperatures", default="0.0,0.4", help="temperatures of the "
                         "offline whole-file decode (more than one = fallback on failure)")
     args = parser.parse_args()
-    engine = get_engine(str(Settings().whisper_dir), 2)
+    engine = get_engine(str(Settings().whisper_dir), args.threads, args.workers)
     engine.temperatures = tuple(float(t) for t in args.temperatures.split(","))
     if not args.only_concurrency:
         accuracy(engine, args.calls)

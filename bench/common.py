@@ -39,7 +39,7 @@ def rss_mb() -> float:
 
 # The first administrator of the homes the benchmarks start servers on (set through
 # COPILOT_ADMIN_PASSWORD when the home has no account yet).
-BENCH_ADMIN_PASSWORD = "bench-admin-2026"
+BENCH_ADMIN_PASSWORD = "bench-Hotline-2026"  # (a password may not contain the username)
 
 
 def login_headers(base_url: str) -> dict[str, str]:

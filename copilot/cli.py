@@ -30,6 +30,8 @@ app.add_typer(classifier_app, name="classifier")
 users_app = typer.Typer(help="accounts: operators, knowledge managers, reviewers, admins",
                         no_args_is_help=True)
 app.add_typer(users_app, name="users")
+db_app = typer.Typer(help="database schema: Alembic migrations", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 
 
 def _setup_logging(verbose: bool = False) -> None:
@@ -107,6 +109,9 @@ def run_jsonl(source: Path, out: Path | None,
 def serve(
     host: Annotated[str | None, typer.Option(help="address to bind")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="app processes behind the one "
+                                         "address (more than one needs COPILOT_REDIS_URL)")
+                       ] = 1,
 ) -> None:
     """Start the copilot web server (loads the demo knowledge base into an empty home)."""
     import uvicorn
@@ -117,10 +122,36 @@ def serve(
     _setup_logging()
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
+    if workers > 1 and not settings.redis_url:
+        fail("--workers above 1 needs COPILOT_REDIS_URL (Redis passes each call's events "
+             "between the processes)")
     base = f"http://{host}:{port}"
-    typer.echo(f"operator console {base}/console · citizen chat {base}/chat · knowledge "
-               f"managers {base}/km · search {base}/ · API docs {base}/docs", err=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    typer.echo(f"sign in at {base}/login · operator console {base}/console · knowledge "
+               f"managers {base}/km · accounts {base}/admin · citizen chat {base}/chat · "
+               f"API docs {base}/docs", err=True)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return
+    _prepare_home()  # once, before the workers start, so they do not race to do it
+    uvicorn.run("copilot.api.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
+
+
+def _prepare_home() -> None:
+    """First-start work of a home: the demo knowledge base, the first accounts, the index."""
+    from copilot.accounts.bootstrap import ensure_initial_accounts
+    from copilot.context import AppContext
+
+    ctx = AppContext()
+    try:
+        demo = ctx.load_demo_if_empty()
+        made = ensure_initial_accounts(ctx.db, ctx.settings.home,
+                                       admin_password=ctx.settings.admin_password, demo=demo)
+        for user, password in made.items():
+            typer.echo(f"first account {user}: {password} (change it at first login)", err=True)
+        ctx.index  # noqa: B018 - builds or loads the search index now
+    finally:
+        ctx.close()
 
 
 # ------------------------------------------------------------------ kb
@@ -329,7 +360,7 @@ def transcribe(
         audio = load_audio_file(file, settings.max_call_seconds)
     except AudioFormatError as e:
         fail(str(e))
-    engine = get_engine(str(settings.whisper_dir), settings.asr_threads)
+    engine = get_engine(str(settings.whisper_dir), settings.asr_threads, settings.asr_workers)
     speakers = _speakers(len(audio.channels), caller_channel)
     started = time.perf_counter()
     if stream:
@@ -573,6 +604,52 @@ def models_prepare() -> None:
     settings.ensure_dirs()
     typer.echo(str(ensure_e5_model(settings.e5_dir)))
     typer.echo(str(prepare_whisper(settings.whisper_dir)))
+
+
+# ------------------------------------------------------------------ database
+
+
+def _db_report(upgraded_from: str | None = None) -> dict[str, Any]:
+    from sqlalchemy import make_url
+
+    from copilot.settings import get_settings
+    from knowledge_base.db import current_revision, head_revision, make_engine
+
+    url = get_settings().db_url
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            current = current_revision(conn)
+    finally:
+        engine.dispose()
+    report: dict[str, Any] = {"database": make_url(url).render_as_string(hide_password=True),
+                              "current": current, "head": head_revision()}
+    if upgraded_from is not None:
+        report["upgraded_from"] = upgraded_from
+    return report
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database of COPILOT_HOME (or COPILOT_DATABASE_URL) to the newest revision."""
+    from copilot.settings import get_settings
+    from knowledge_base.db import init_db, make_engine, upgrade
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    engine = make_engine(settings.db_url)
+    try:
+        before = upgrade(engine)
+        init_db(engine)
+    finally:
+        engine.dispose()
+    typer.echo(dump(_db_report(before)))
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's revision and the newest one (changes nothing)."""
+    typer.echo(dump(_db_report()))
 
 
 if __name__ == "__main__":

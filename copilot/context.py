@@ -57,7 +57,8 @@ class AppContext:
     @property
     def asr_engine(self) -> WhisperEngine:
         """The Whisper engine shared by every call of this process."""
-        return get_engine(str(self.settings.whisper_dir), self.settings.asr_threads)
+        return get_engine(str(self.settings.whisper_dir), self.settings.asr_threads,
+                          self.settings.asr_workers)
 
     @property
     def index(self) -> SearchIndex:

@@ -63,7 +63,11 @@ class Settings(BaseSettings):
     torch_threads: int = Field(default=1, ge=1)
 
     # speech recognition
-    asr_threads: int = Field(default=2, ge=1)
+    asr_threads: int = Field(default=2, ge=1, description="threads per Whisper decode")
+    asr_workers: int = Field(
+        default=1, ge=1, description="Whisper decodes at once (one model in memory); on 2 "
+        "cores 1×2 threads keeps 2 stereo calls in real time and 2×1 thread does not "
+        "(bench/asr_bench.py --workers); on larger machines raise both")
     max_streams: int = Field(default=4, ge=1, description="concurrent audio streams per process")
     max_frame_bytes: int = Field(default=64 * 1024, ge=320, description="largest audio frame")
     max_call_seconds: int = Field(default=4 * 3600, ge=60)
@@ -86,6 +90,11 @@ class Settings(BaseSettings):
                                         description="a login unused this long ends")
     cookie_secure: bool = Field(default=False, description="send the session cookie over "
                                 "HTTPS only (set it when served behind TLS)")
+
+    # several app processes (copilot/calls/relay.py)
+    redis_url: str | None = Field(
+        default=None, description="Redis that passes call events between app processes "
+        "(needed when more than one process serves, e.g. `copilot serve --workers 2`)")
 
     # personal data (copilot/privacy)
     retention_days: int | None = Field(

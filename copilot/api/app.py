@@ -10,8 +10,10 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from copilot import __version__
@@ -32,6 +34,7 @@ from copilot.api.routes import (
 from copilot.api.routes import km as km_routes
 from copilot.api.routes import km_admin as km_admin_routes
 from copilot.calls.live import LiveCalls
+from copilot.calls.relay import RedisRelay
 from copilot.context import AppContext
 from copilot.privacy.masking import install_log_masking
 from copilot.privacy.retention import purge
@@ -78,7 +81,12 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         await run_in_threadpool(ctx.classifier.model)  # the cold-start category prototypes
         app.state.context = ctx
         app.state.stream_slots = audio.StreamSlots(ctx.settings.max_streams)
-        app.state.live = LiveCalls(ctx)
+        app.state.live = live = LiveCalls(ctx)
+        relay = None
+        if ctx.settings.redis_url:
+            relay = RedisRelay(ctx.settings.redis_url, live.on_remote, live.hub.resync_all)
+            await relay.start()
+            live.hub.forward = relay.publish
         install_log_masking()
         purger = (asyncio.create_task(_purge_daily(ctx, ctx.settings.retention_days))
                   if ctx.settings.retention_days else None)
@@ -88,6 +96,8 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
         finally:
             if purger is not None:
                 purger.cancel()
+            if relay is not None:
+                await relay.stop()
             await app.state.live.drain()
             if context is None:
                 ctx.close()
@@ -96,6 +106,14 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
                   description="12345 hotline copilot: knowledge search, classification, "
                               "work orders and live call assistance.")
     app.add_middleware(AuditMiddleware)
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        # The transaction was rolled back: nothing of this request was saved.
+        logger.error("database error on %s %s: %s", request.method, request.url.path, exc.orig)
+        return JSONResponse(status_code=503, headers={"Retry-After": "5"}, content={
+            "detail": "数据库暂时不可用，本次操作没有保存任何内容，请稍后重试；"
+                      "如持续出现请联系管理员（服务器日志中有原因）"})
 
     def only(roles: frozenset[Role]) -> list[Any]:
         return [Depends(require(roles))]

@@ -5,6 +5,7 @@ pages that need a login, and the audit of knowledge changes and work-order views
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -30,6 +31,7 @@ from copilot.accounts.roles import (
 from copilot.accounts.service import Principal, resolve_session
 from copilot.privacy.masking import mask_text
 
+logger = logging.getLogger(__name__)
 COOKIE = "copilot_session"
 _SCOPE_KEY = "copilot.principal"
 
@@ -165,7 +167,12 @@ class AuditMiddleware:
         try:
             await self.app(scope, receive, watch)
         finally:
-            await anyio.to_thread.run_sync(self._record, scope, action, status.get("code", 500))
+            try:
+                await anyio.to_thread.run_sync(self._record, scope, action,
+                                               status.get("code", 500))
+            except Exception:  # the response has gone; say loudly that the entry is missing
+                logger.exception("audit entry not written: %s %s", scope["method"],
+                                 scope["path"])
 
     @staticmethod
     def _record(scope: Scope, action: str, code: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 
 from copilot.calls.live import LiveCalls
 from copilot.context import AppContext
@@ -22,3 +22,10 @@ def get_live(request: Request) -> LiveCalls:
 
 
 LiveDep = Annotated[LiveCalls, Depends(get_live)]
+
+
+# Database ids and counts fit a 32-bit integer on every back end; larger numbers in a path or
+# query are refused (422) before they reach the database (found by fuzzing: SQLite overflowed).
+MAX_INT = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_INT)]
+Offset = Annotated[int, Query(ge=0, le=MAX_INT)]

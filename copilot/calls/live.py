@@ -71,6 +71,22 @@ class LiveCalls:
         session = self.session(call_id)
         self.hub.publish(call_id, {"type": "form", "call_id": call_id, "form": session.form()})
 
+    # ---- events from other processes (copilot.calls.relay) ---------------------------------
+
+    async def on_remote(self, call_id: str, event: dict[str, Any]) -> None:
+        """Apply another process's event to this process's copy of the call, then show it to
+        the consoles here. Journaled changes reload the copy from disk; suggestions (not
+        journaled) are taken from the event."""
+        kind = event.get("type")
+        if kind in ("final", "form", "ticket", "ended"):
+            self.registry.forget(call_id)
+        elif kind == "suggestions" and "for_utterance" in event:
+            session = await run_in_threadpool(self.session, call_id)
+            kept = {k: v for k, v in event.items()
+                    if k not in ("type", "call_id", "for_utterance", "form")}
+            session.set_suggestions(kept, int(event["for_utterance"]) + 1)
+        self.hub.publish(call_id, event, remote=True)
+
     # ---- suggestions ----------------------------------------------------------------------
 
     def refresh(self, call_id: str) -> asyncio.Task[None]:

@@ -217,6 +217,16 @@ class CallRegistry:
                 self._evict()
             return session
 
+    def forget(self, call_id: str) -> None:
+        """Drop this process's copy of a call (another process changed it); the next use
+        reloads it from the journals."""
+        with self._lock:
+            self._sessions.pop(call_id, None)
+
+    def cached(self, call_id: str) -> CallSession | None:
+        with self._lock:
+            return self._sessions.get(call_id)
+
     def _evict(self) -> None:
         """Forget ended calls past the cap (they stay on disk and load again on demand)."""
         if len(self._sessions) <= self.max_open:

@@ -66,12 +66,14 @@ class AnswerCreate(AnswerFields):
 
 class AnswerUpdate(AnswerFields):
     base_version: int | None = Field(
-        default=None, description="the version the editor started from; a newer one → 409")
+        default=None, ge=1, le=2**31 - 1,
+        description="the version the editor started from; a newer one → 409")
     note: str = Field(default="", max_length=200)
 
 
 class ReviewIn(BaseModel):
-    version: int | None = Field(default=None, description="the version the reviewer read; "
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1,
+                                description="the version the reviewer read; "
                                 "when the answer has moved on since → 409")
     note: str = Field(default="", max_length=200, description="a reason (required to reject)")
 

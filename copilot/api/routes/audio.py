@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import reprlib
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -70,25 +71,47 @@ async def refuse(ws: WebSocket, code: int, detail: str) -> None:
         await ws.close(code=code, reason=reason)
 
 
+def load_json(text: str) -> Any:
+    """Parse a text message; a nesting too deep for the parser counts as not JSON, not as a
+    server error."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(e.msg) from e
+    except RecursionError as e:
+        raise ValueError("nested too deeply") from e
+
+
+def whole_number(msg: dict[str, Any], field: str, default: int) -> int:
+    """A start-message field as an int, refused (1003) with the field's name when it is not a
+    whole number (null, a list, "fast", Infinity…)."""
+    value = msg.get(field, default)
+    if isinstance(value, str) and field == "caller_channel":
+        value = {"left": 0, "right": 1}.get(value, value)
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise Refusal(1003, f"{field} must be a whole number, got "
+                            f"{reprlib.repr(value)}") from e
+
+
 def parse_start(text: str) -> CallAudioFormat:
     try:
-        msg = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise Refusal(1008, f"the start message is not JSON ({e.msg})") from e
+        msg = load_json(text)
+    except ValueError as e:
+        raise Refusal(1008, f"the start message is not JSON ({e})") from e
     if not isinstance(msg, dict) or msg.get("type", "start") != "start":
         raise Refusal(1008, 'the first message must be {"type": "start", "sample_rate": …}')
     if msg.get("encoding", "pcm_s16le") != "pcm_s16le":
-        raise Refusal(1003, f"encoding {msg.get('encoding')!r} is not supported: "
+        raise Refusal(1003, f"encoding {reprlib.repr(msg.get('encoding'))} is not supported: "
                             "send pcm_s16le")
-    caller = msg.get("caller_channel", 1)
-    caller = {"left": 0, "right": 1}.get(caller, caller)
+    fmt = CallAudioFormat(sample_rate=whole_number(msg, "sample_rate", 8000),
+                          channels=whole_number(msg, "channels", 1),
+                          caller_channel=whole_number(msg, "caller_channel", 1),
+                          mono_speaker=str(msg.get("speaker", "caller")))
     try:
-        fmt = CallAudioFormat(sample_rate=int(msg.get("sample_rate", 8000)),
-                              channels=int(msg.get("channels", 1)),
-                              caller_channel=int(caller),
-                              mono_speaker=str(msg.get("speaker", "caller")))
         fmt.validate()
-    except (TypeError, ValueError) as e:
+    except ValueError as e:
         raise Refusal(1003, str(e)) from e
     return fmt
 
@@ -155,8 +178,8 @@ async def call_audio(ws: WebSocket, call_id: str) -> None:
                 else:
                     text = message.get("text") or ""
                     try:
-                        kind = json.loads(text).get("type")
-                    except (json.JSONDecodeError, AttributeError):
+                        kind = load_json(text).get("type")
+                    except (ValueError, AttributeError):
                         kind = None
                     if kind != "end":
                         raise Refusal(1008, 'after the start message send binary frames and '

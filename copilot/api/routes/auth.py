@@ -14,7 +14,7 @@ from copilot.accounts.audit import AuditRow
 from copilot.accounts.roles import ROLE_NAMES, Role
 from copilot.accounts.service import UserRow
 from copilot.api.auth import COOKIE, Admin, SignedIn, client_of, session_token
-from copilot.api.deps import ContextDep
+from copilot.api.deps import ContextDep, Offset
 
 router = APIRouter(prefix="/api/v1/auth", tags=["accounts"])
 
@@ -173,7 +173,7 @@ def audit_log(ctx: ContextDep, _: Admin,
                                                   "ticket. or knowledge.change")] = None,
               target: Annotated[str | None, Query(max_length=300)] = None,
               limit: Annotated[int, Query(ge=1, le=500)] = 100,
-              offset: Annotated[int, Query(ge=0)] = 0) -> AuditPage:
+              offset: Offset = 0) -> AuditPage:
     """The audit log, newest first: logins, knowledge changes, work-order and call views,
     account changes, refused accesses included."""
     total, rows = audit.search(ctx.db, actor=actor, action=action, target=target, limit=limit,

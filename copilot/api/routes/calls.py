@@ -17,9 +17,9 @@ import datetime as dt
 import json
 import logging
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -97,7 +97,8 @@ def start_call(live: LiveDep, body: CallStart | None = None) -> dict[str, Any]:
 
 
 @router.get("")
-def list_calls(live: LiveDep, limit: int = 20) -> dict[str, Any]:
+def list_calls(live: LiveDep, limit: Annotated[int, Query(ge=1, le=500)] = 20
+               ) -> dict[str, Any]:
     """Recent calls, newest first."""
     calls = []
     for call_id in live.ctx.calls.call_ids()[: max(1, min(limit, 200))]:
@@ -225,7 +226,8 @@ async def call_events(ws: WebSocket, call_id: str) -> None:
                 break
             stopper.cancel()
             event = getter.result()
-            if event.get("type") == "resync":
+            if event.get("type") == "resync":  # the call as it is now (it may have been
+                session = await run_in_threadpool(live.session, call_id)  # reloaded meanwhile)
                 await _send(ws, {"type": "snapshot", "call": session.snapshot()})
             else:
                 await _send(ws, event)

@@ -24,7 +24,7 @@ from copilot.accounts import service as accounts
 from copilot.accounts.roles import KNOWLEDGE_REVIEWERS, KNOWLEDGE_WRITERS, Role, allowed
 from copilot.accounts.service import Principal
 from copilot.api.auth import KnowledgeWriter, require
-from copilot.api.deps import ContextDep
+from copilot.api.deps import MAX_INT, ContextDep, Offset, RowId
 from copilot.context import AppContext
 from copilot.km import diff, listing, review
 from copilot.km.schemas import (
@@ -130,7 +130,7 @@ def list_answers(
     expired: Annotated[bool | None, Query(description="published answers past their expiry "
                                           "date (true) or not (false)")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> AnswerPage:
     """Answers matching every filter, most recently changed first, with the total."""
     query = listing.list_query(q=q, category=category, unit=unit, status=status,
@@ -145,7 +145,7 @@ def list_answers(
 
 
 @router.get("/answers/{template_id}", response_model=AnswerDetail, responses=ERRORS)
-def get_answer(ctx: ContextDep, template_id: int) -> AnswerDetail:
+def get_answer(ctx: ContextDep, template_id: RowId) -> AnswerDetail:
     """One answer with every saved version (who, when, why) and who may not approve it."""
     with ctx.db.session() as session:
         return AnswerDetail.model_validate(listing.detail(session, load(session, template_id)))
@@ -153,10 +153,10 @@ def get_answer(ctx: ContextDep, template_id: int) -> AnswerDetail:
 
 @router.get("/answers/{template_id}/diff", response_model=DiffOut, responses=ERRORS)
 def diff_versions(
-    ctx: ContextDep, template_id: int,
-    from_version: Annotated[int | None, Query(alias="from", ge=1,
+    ctx: ContextDep, template_id: RowId,
+    from_version: Annotated[int | None, Query(alias="from", ge=1, le=MAX_INT,
                                               description="default: the one before `to`")] = None,
-    to_version: Annotated[int | None, Query(alias="to", ge=1,
+    to_version: Annotated[int | None, Query(alias="to", ge=1, le=MAX_INT,
                                             description="default: the latest")] = None,
 ) -> DiffOut:
     """What changed between two versions, field by field; texts as character-level segments."""
@@ -190,7 +190,7 @@ def create_answer(ctx: ContextDep, who: KnowledgeWriter, body: AnswerCreate) -> 
 
 
 @router.put("/answers/{template_id}", response_model=EditResult, responses=ERRORS)
-def edit_answer(ctx: ContextDep, who: KnowledgeWriter, template_id: int,
+def edit_answer(ctx: ContextDep, who: KnowledgeWriter, template_id: RowId,
                 body: AnswerUpdate) -> EditResult:
     """Save the fields sent as the next version. An answer in review, published or retired goes
     back to draft in that version and must be approved again before it is live (the published
@@ -209,7 +209,7 @@ def edit_answer(ctx: ContextDep, who: KnowledgeWriter, template_id: int,
 def _flow(name: str, summary: str, need: frozenset[Role]) -> Callable[..., AnswerDetail]:
     check = Depends(require(need))
 
-    def endpoint(ctx: ContextDep, template_id: int, body: ReviewIn,
+    def endpoint(ctx: ContextDep, template_id: RowId, body: ReviewIn,
                  who: Principal = check) -> AnswerDetail:
         actor = who.username
 

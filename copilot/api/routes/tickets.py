@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from classifier.deadline import CHINA_TZ
 from copilot.api.auth import Operator
-from copilot.api.deps import ContextDep
+from copilot.api.deps import MAX_INT, ContextDep, Offset, RowId
 from copilot.context import AppContext
 from copilot.privacy.masking import mask_id_number, mask_name, mask_phone
 from copilot.tickets import service
@@ -72,8 +72,8 @@ class TicketCreate(TicketFields):
     call_id: str | None = _text("call_id")
     accepted_at: dt.datetime | None = Field(default=None, description="with a time zone; "
                                             "default now")
-    link_to: int | None = Field(default=None, ge=1, description="the original ticket, when "
-                                "this call reports an incident already open")
+    link_to: int | None = Field(default=None, ge=1, le=MAX_INT, description="the original "
+                                "ticket, when this call reports an incident already open")
     dispatch: bool = Field(default=False, description="dispatch to the unit at once")
 
 
@@ -89,13 +89,13 @@ class DispatchIn(BaseModel):
 
 
 class LinkIn(BaseModel):
-    original_id: int | None = Field(ge=1, description="null removes the link")
+    original_id: int | None = Field(ge=1, le=MAX_INT, description="null removes the link")
     note: str = Field(default="", max_length=1000)
 
 
 class DuplicateCheck(FormFields):
     content: str = Field(min_length=1, max_length=FIELD_LIMITS["content"])
-    exclude_ticket_id: int | None = None
+    exclude_ticket_id: int | None = Field(default=None, ge=1, le=MAX_INT)
     window_days: int = Field(default=DEFAULT_WINDOW_DAYS, ge=1, le=365)
     limit: int = Field(default=5, ge=1, le=20)
     at: dt.datetime | None = Field(default=None, description="check as of this time "
@@ -263,7 +263,7 @@ def list_(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> TicketPageOut:
     """Tickets, newest first, with filters; ``total`` counts every match. ``since`` /
     ``until`` bound the acceptance time (ISO 8601; without an offset, UTC). Names, phones and
@@ -291,14 +291,15 @@ def check_duplicates(ctx: ContextDep, body: DuplicateCheck) -> DuplicatesOut:
 
 
 @router.get("/{ticket_id}", response_model=TicketDetail)
-def get(ctx: ContextDep, ticket_id: int) -> TicketDetail:
+def get(ctx: ContextDep, ticket_id: RowId) -> TicketDetail:
     """One ticket with its history and the duplicates linked to it."""
     with ticket_errors(ctx) as session:
         return ticket_detail(session, service.get_ticket(session, ticket_id))
 
 
 @router.post("/{ticket_id}/transition", response_model=TicketDetail)
-def transition(ctx: ContextDep, who: Operator, ticket_id: int, body: TransitionIn) -> TicketDetail:
+def transition(ctx: ContextDep, who: Operator, ticket_id: RowId,
+               body: TransitionIn) -> TicketDetail:
     """One step along 受理 → 派单 → 办理 → 答复 → 回访 → 办结."""
     with ticket_errors(ctx) as session:
         ticket = service.transition(session, ticket_id, body.to_status, actor=who.username,
@@ -307,7 +308,7 @@ def transition(ctx: ContextDep, who: Operator, ticket_id: int, body: TransitionI
 
 
 @router.post("/{ticket_id}/dispatch", response_model=TicketDetail)
-def dispatch(ctx: ContextDep, who: Operator, ticket_id: int, body: DispatchIn) -> TicketDetail:
+def dispatch(ctx: ContextDep, who: Operator, ticket_id: RowId, body: DispatchIn) -> TicketDetail:
     """Dispatch to a handling unit (受理 → 派单), or send a dispatched ticket to another unit."""
     with ticket_errors(ctx) as session:
         ticket = service.dispatch(session, ticket_id, body.unit, actor=who.username,
@@ -316,7 +317,7 @@ def dispatch(ctx: ContextDep, who: Operator, ticket_id: int, body: DispatchIn) -
 
 
 @router.post("/{ticket_id}/link", response_model=TicketDetail)
-def link(ctx: ContextDep, who: Operator, ticket_id: int, body: LinkIn) -> TicketDetail:
+def link(ctx: ContextDep, who: Operator, ticket_id: RowId, body: LinkIn) -> TicketDetail:
     """Link the ticket to the original it duplicates (it is then not dispatched), or remove
     the link with ``original_id: null``."""
     with ticket_errors(ctx) as session:
