@@ -30,7 +30,6 @@ import argparse
 import csv
 import hashlib
 import io
-import json
 import os
 import shutil
 import socket
@@ -39,171 +38,26 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import need_shared, percentile
-from classifier.triage import triage
-from copilot.chat.decide import ANSWER, CLARIFY, Thresholds, choose
+from copilot.chat.calibration import (
+    Item,
+    calibrate,
+    load_items,
+    outcome,
+    score,
+    search_items,
+)
+from copilot.chat.decide import Thresholds
 from copilot.context import AppContext
 from copilot.settings import Settings
-from retrieval.index import SearchHit
 
 DATA = Path(__file__).resolve().parent / "data" / "chat_paraphrases.jsonl"
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@dataclass
-class Item:
-    q: str
-    expect: list[str] | None  # None: the knowledge base cannot answer it
-    kind: str | None = None  # "emergency"
-    line: str | None = None
-    hits: list[SearchHit] | None = None
-    emergency: str | None = None
-    out_of_scope: str | None = None
-
-
-def load_items(path: Path = DATA) -> list[Item]:
-    with path.open(encoding="utf-8") as fh:
-        return [Item(**{k: v for k, v in json.loads(line).items()}) for line in fh if line.strip()]
-
-
-def search_all(ctx: AppContext, items: list[Item], top_k: int = 5) -> float:
-    """Search and triage every question once; returns seconds per question."""
-    started = time.perf_counter()
-    for item in items:
-        item.hits = ctx.index.search(item.q, top_k, refresh=False)
-        t = triage(item.q)
-        item.emergency, item.out_of_scope = t.emergency, t.out_of_scope
-    return (time.perf_counter() - started) / max(1, len(items))
-
-
-def outcome(item: Item, t: Thresholds) -> tuple[str, list[str]]:
-    """The reply kind the bot gives to this question as a first message, and the answer ids it
-    quotes (one) or offers (clarify) -- the same steps as ``ChatBot._step`` / ``_question``."""
-    if item.emergency:
-        return "emergency", []
-    choice = choose(item.hits or [], t)
-    if choice.kind == ANSWER and choice.hit is not None:
-        return "answer", [choice.hit.id]
-    if item.out_of_scope:
-        return "out_of_scope", []
-    if choice.kind == CLARIFY:
-        return "clarify", [h.id for h in choice.options]
-    return "no_answer", []
-
-
-@dataclass
-class Scores:
-    answerable: int = 0
-    correct: int = 0
-    wrong: int = 0
-    clarify_right: int = 0  # the right answer is among the options
-    clarify_other: int = 0
-    refused: int = 0  # no_answer / out_of_scope on an answerable question
-    false_emergency: int = 0
-    unanswerable: int = 0
-    u_answered: int = 0
-    u_clarify: int = 0
-    u_refused: int = 0
-    u_emergency: int = 0
-    emergencies: int = 0
-    emergency_right: int = 0
-
-    def line(self) -> str:
-        n, u = max(1, self.answerable), max(1, self.unanswerable)
-        refused_all = self.refused + self.u_refused
-        precision = self.u_refused / refused_all if refused_all else 1.0
-        clarify = self.clarify_right + self.clarify_other
-        out = (f"answerable n={self.answerable}: answered correctly {self.correct / n:.1%}, "
-               f"+ via clarification {(self.correct + self.clarify_right) / n:.1%}, "
-               f"wrong {self.wrong / n:.1%}, clarify {clarify / n:.1%}, "
-               f"refused {self.refused / n:.1%}, false emergency {self.false_emergency / n:.1%}")
-        if self.unanswerable:
-            out += (f"\n    unanswerable n={self.unanswerable}: answered (wrong) "
-                    f"{self.u_answered / u:.1%}, clarify {self.u_clarify / u:.1%}, refusal recall "
-                    f"{self.u_refused / u:.1%}, refusal precision {precision:.1%}")
-        if self.emergencies:
-            out += (f"\n    emergencies: {self.emergency_right}/{self.emergencies} sent to the "
-                    f"right line")
-        return out
-
-
-def score(items: Iterable[Item], t: Thresholds) -> Scores:
-    s = Scores()
-    for item in items:
-        kind, ids = outcome(item, t)
-        if item.kind == "emergency":
-            s.emergencies += 1
-            s.emergency_right += kind == "emergency" and item.emergency == item.line
-        elif item.expect:
-            s.answerable += 1
-            if kind == "answer":
-                s.correct += ids[0] in item.expect
-                s.wrong += ids[0] not in item.expect
-            elif kind == "clarify":
-                if set(ids) & set(item.expect):
-                    s.clarify_right += 1
-                else:
-                    s.clarify_other += 1
-            elif kind == "emergency":
-                s.false_emergency += 1
-            else:
-                s.refused += 1
-        else:
-            s.unanswerable += 1
-            if kind == "answer":
-                s.u_answered += 1
-            elif kind == "clarify":
-                s.u_clarify += 1
-            elif kind == "emergency":
-                s.u_emergency += 1
-            else:
-                s.u_refused += 1
-    return s
-
-
-def objective(s: Scores) -> float:
-    n = max(1, s.answerable)
-    u = max(1, s.unanswerable)
-    return ((s.correct + s.clarify_right) / n - 0.3 * (s.clarify_right + s.clarify_other) / n
-            - 3 * s.wrong / n - 0.3 * s.u_clarify / u)
-
-
-def frange(start: float, stop: float, step: float) -> list[float]:
-    out, x = [], start
-    while x <= stop + 1e-9:
-        out.append(round(x, 4))
-        x += step
-    return out
-
-
-def calibrate(items: list[Item], base: Thresholds, max_wrong_refusal: float = 0.02
-              ) -> Thresholds:
-    """The thresholds with the best objective on ``items`` among those that answer at most
-    ``max_wrong_refusal`` of its unanswerable questions."""
-    best: tuple[float, Thresholds] | None = None
-    tops = sorted(float(i.hits[0].dense_score or 0) for i in items if i.hits)
-    low, high = round(tops[0], 2) - 0.01, round(tops[-1], 2) + 0.01
-    for suggest in frange(low, high, 0.0025):
-        for answer in frange(suggest, high, 0.0025):
-            for margin in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3):
-                t = replace(base, suggest=suggest, answer=answer, margin=margin)
-                s = score(items, t)
-                if s.unanswerable and s.u_answered / s.unanswerable > max_wrong_refusal:
-                    continue
-                key = objective(s)
-                if best is None or key > best[0]:
-                    best = (key, t)
-    return best[1] if best else base
-
-
-def add(a: Scores, b: Scores) -> Scores:
-    return Scores(**{k: getattr(a, k) + getattr(b, k) for k in a.__dataclass_fields__})
 
 
 def report(items: list[Item], shipped: Thresholds) -> Thresholds:
@@ -215,7 +69,7 @@ def report(items: list[Item], shipped: Thresholds) -> Thresholds:
     for label, t in (("even", t_even), ("odd", t_odd)):
         print(f"  chosen on the {label} half: suggest {t.suggest:.4f}, answer {t.answer:.4f}, "
               f"margin {t.margin}")
-    held = add(score(odd, t_even), score(even, t_odd))
+    held = score(odd, t_even) + score(even, t_odd)
     print(f"  held out (each half scored with the thresholds chosen on the other):\n"
           f"    {held.line()}")
     best = calibrate(items, shipped)
@@ -384,8 +238,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         ctx = demo_context(args.demo_home, tmp)
-        items = load_items()
-        per_q = search_all(ctx, items)
+        items = load_items(DATA)
+        started = time.perf_counter()
+        search_items(ctx.index, items)
+        per_q = (time.perf_counter() - started) / len(items)
         print(f"== demo knowledge base: {sum(1 for i in items if i.expect and not i.kind)} "
               f"paraphrases, {sum(1 for i in items if i.kind)} emergencies, "
               f"{sum(1 for i in items if i.expect is None)} unanswerable "
@@ -407,7 +263,7 @@ def main() -> None:
             print("== Beijing Q/A as a knowledge base (half imported, the other half's "
                   "questions unanswerable)")
             bctx, bitems = beijing(args.beijing_home, tmp, args.beijing_queries)
-            search_all(bctx, bitems)
+            search_items(bctx.index, bitems)
             report(bitems, shipped)
             bctx.close()
 

@@ -27,6 +27,8 @@ app.add_typer(models_app, name="models")
 classifier_app = typer.Typer(help="category model trained from labelled history",
                               no_args_is_help=True)
 app.add_typer(classifier_app, name="classifier")
+chat_app = typer.Typer(help="the citizen chatbot", no_args_is_help=True)
+app.add_typer(chat_app, name="chat")
 users_app = typer.Typer(help="accounts: operators, knowledge managers, reviewers, admins",
                         no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -479,6 +481,54 @@ def classifier_remove() -> None:
         typer.echo(f"removed the trained model of {home}: the cold-start classifier is used")
     else:
         typer.echo(f"no trained model in {home}: the cold-start classifier is already used")
+
+
+# ------------------------------------------------------------------ chatbot
+
+
+@chat_app.command("calibrate")
+def chat_calibrate(
+    questions: Annotated[Path, typer.Argument(help="JSON Lines of {\"q\", \"expect\": [answer "
+                                              "ids] or null} (see copilot/chat/calibration.py)")],
+    save: Annotated[bool, typer.Option("--save", help="use the chosen thresholds from now on "
+                                       "(COPILOT_HOME/chat_thresholds.json)")] = False,
+    max_wrong: Annotated[float, typer.Option(min=0, max=0.5, help="largest share of "
+                                             "unanswerable questions the bot may answer")
+                         ] = 0.02,
+) -> None:
+    """Choose the chatbot's answer / ask-back / refuse thresholds on this knowledge base's own
+    labelled questions; prints them with held-out scores."""
+    from copilot.chat.calibration import (
+        CalibrationError,
+        current_thresholds,
+        load_items,
+        run,
+        save_thresholds,
+        search_items,
+    )
+    from copilot.context import AppContext
+
+    _setup_logging()
+    require_source(questions)
+    try:
+        items = load_items(questions)
+    except CalibrationError as e:
+        fail(str(e))
+    ctx = AppContext()
+    try:
+        search_items(ctx.index, items)
+        current = current_thresholds(ctx.settings)
+        result = run(items, current, max_wrong)
+        t = result.chosen
+        out = {"chosen": {"suggest": t.suggest, "answer": t.answer, "margin": t.margin},
+               "held_out": result.held_out.summary(), "in_sample": result.in_sample.summary(),
+               "before": {"suggest": current.suggest, "answer": current.answer,
+                          "margin": current.margin, **result.before.summary()}}
+        if save:
+            out["saved"] = str(save_thresholds(ctx.settings.home, result, str(questions)))
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    finally:
+        ctx.close()
 
 
 # ------------------------------------------------------------------ retention

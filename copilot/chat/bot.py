@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from classifier.triage import triage
 from copilot.chat import phrases
-from copilot.chat.decide import ANSWER, CLARIFY, Choice, Thresholds, choose
+from copilot.chat.calibration import current_thresholds
+from copilot.chat.decide import ANSWER, CLARIFY, Choice, choose
 from copilot.chat.intake import FIELDS, Intake, file_ticket
 from copilot.chat.log import ChatTurn, create_tables
 from copilot.tickets.service import TicketError
@@ -129,9 +130,6 @@ class ChatBot:
     def __init__(self, ctx: AppContext, *, clock: Any = time.monotonic) -> None:
         self.ctx = ctx
         s = ctx.settings
-        self.thresholds = Thresholds(answer=s.chat_answer_threshold,
-                                     suggest=s.chat_suggest_threshold,
-                                     margin=s.chat_clarify_margin, max_options=s.chat_max_options)
         self.ttl, self.max_conversations = s.chat_session_ttl_s, s.chat_max_conversations
         self._clock = clock
         self._conversations: OrderedDict[str, Conversation] = OrderedDict()
@@ -203,11 +201,12 @@ class ChatBot:
 
     def _question(self, conv: Conversation, text: str, out_of_scope: str | None,
                   logged: _Logged) -> tuple[Reply, _Logged]:
+        thresholds = current_thresholds(self.ctx.settings)  # calibrated ones once saved
         try:
-            hits = self.ctx.index.search(text, top_k=max(5, self.thresholds.max_options))
+            hits = self.ctx.index.search(text, top_k=max(5, thresholds.max_options))
         except QueryError:
             hits = []
-        choice = choose(hits, self.thresholds)
+        choice = choose(hits, thresholds)
         logged.choice = choice
         if choice.kind == ANSWER and choice.hit is not None:
             conv.stage, conv.pending_question = IDLE, None

@@ -48,6 +48,19 @@ def pick(mention: reg.RegionMention, utterance: int, mentions: list[Mention]) ->
     cands = mention.candidates
     if len(cands) == 1:
         return cands[0]
+    scores = _scores(mention, utterance, mentions)
+    return cands[max(range(len(cands)), key=lambda k: scores[k])]
+
+
+def decided(mention: reg.RegionMention, utterance: int, mentions: list[Mention]) -> bool:
+    """Whether the call says which of the same-named divisions is meant: one candidate, or a
+    city or province named in the call that contains it. '城区' alone (in 阳泉, 晋城, 长治…) is
+    not: a wrong guess would send the ticket to another province."""
+    return len(mention.candidates) == 1 or max(_scores(mention, utterance, mentions)) > 0
+
+
+def _scores(mention: reg.RegionMention, utterance: int, mentions: list[Mention]) -> list[int]:
+    cands = mention.candidates
     scores = []
     for cand in cands:
         score = 0
@@ -57,14 +70,15 @@ def pick(mention: reg.RegionMention, utterance: int, mentions: list[Mention]) ->
             if any(o.contains(cand) for o in other.region.candidates):
                 score += 3 if other.utterance == utterance else 2 if other.speaker == CALLER else 1
         scores.append(score)
-    return cands[max(range(len(cands)), key=lambda k: scores[k])]
+    return scores
 
 
 def _district(
     mentions: list[Mention], caller_texts: list[tuple[int, str]], street_utterance: int | None
 ) -> Resolved | None:
     caller = [m for m in mentions if m.speaker == CALLER]
-    caller_d = [m for m in caller if m.region.rank == reg.DISTRICT]
+    caller_d = [m for m in caller if m.region.rank == reg.DISTRICT
+                and decided(m.region, m.utterance, mentions)]
     if caller_d:
         same = [m for m in caller_d if m.utterance == street_utterance]
         m = (same or caller_d)[-1]

@@ -1,8 +1,10 @@
 """Amounts of money: '三千五百元', '3500块', '两千块钱', '押金四千五', '2万4千元' -> '3500元'.
 
 A number with no currency word counts only when it has a 百/千/万 unit and the talk is about
-money; rates ('每亩每年八百块', '一个月五千'), ranges ('七八十块') and vague amounts ('八百多',
-'好几万', '没到十二万') are left out: a work order wants the amount in dispute.
+money; rates ('每亩每年八百块', '一个月五千'), ranges ('七八十块'), bounds ('没到十二万', '八百多')
+and vague amounts ('好几万') are left out: a work order wants the amount in dispute. A number
+said with a hedge ('大概两万块', '一千五左右') is the caller's best figure: it is taken, at lower
+confidence.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ _AMOUNT = re.compile(
 _CURRENCY_AFTER = re.compile("^(?:人民币|RMB)")
 _MONEY_CONTEXT = re.compile(
     "钱|费|款|价|押金|工资|薪|金额|多少|交了|交的|付|充|花了|退|欠|卡|买|赔|罚|收了|收取|贷|借|"
-    "块|元|转账|报销|补贴|津贴|奖金|房租|租金|定金|订金|学费|保证金"
+    "块|元|转账|报销|补贴|津贴|奖金|房租|租金|定金|订金|学费|保证金|损失|花费|开销|成本|值|"
+    "修要|要花|得花|骗"
 )
 # a unit right after the number that makes it something other than money
 _OTHER_UNIT = re.compile(
@@ -33,11 +36,15 @@ _OTHER_UNIT = re.compile(
     "份|元/|块/|周|课|期|届|级|班|路|号线|万人|千人|百人)"
 )
 _VAGUE_BEFORE = re.compile(
-    "(?:几|好几|大概|大约|约|差不多|左右|将近|接近|没到|不到|超过|不超过|以上|以下|上下|每|"
+    "(?:几|好几|左右|将近|接近|没到|不到|超过|不超过|以上|以下|上下|每|"
     "一个月|每个月|一年|每年|一天|每天|一亩|每亩|一个人|每人|一节|每节|一小时|每小时|一次|"
     "每次|人均|月薪|年薪|日薪)$"
 )
-_VAGUE_AFTER = re.compile("^(?:多|来|余|几|左右|上下|以上|以下|出头)")
+_VAGUE_AFTER = re.compile("^(?:多|来|余|几|以上|以下|出头)")
+# the caller's best figure, not an exact one
+_HEDGE_BEFORE = re.compile("(?:大概|大约|约|差不多|估计|大致)(?:是|有|要|在)?$")
+_HEDGE_AFTER = re.compile("^(?:块钱|元钱|块|元)?(?:左右|上下)")
+HEDGED_CONFIDENCE = 0.6
 _RANGE = re.compile(f"^[{NUMERAL_CLASS}]*(?:一二|二三|三四|四五|五六|六七|七八|八九)")
 
 
@@ -80,6 +87,7 @@ def extract_amounts(text: str, money_talk: bool = False) -> list[AmountMention]:
             continue
         if unit and _VAGUE_AFTER.match(text[m.end("num"):]):
             continue
+        hedged = bool(_HEDGE_BEFORE.search(before) or _HEDGE_AFTER.match(after))
         value = parse_number(num)
         if value is None or value <= 0:
             continue
@@ -102,5 +110,7 @@ def extract_amounts(text: str, money_talk: bool = False) -> list[AmountMention]:
             conf = 0.75
         if num.isdigit() and len(num) >= 7 and not explicit:
             continue
+        if hedged:
+            conf = min(conf, HEDGED_CONFIDENCE)
         out.append(AmountMention(value, m.start(), end, conf, explicit))
     return out

@@ -1,5 +1,6 @@
 """Phone numbers: 11-digit mobiles (1[3-9]…) and landlines with an area code, read digit by
-digit; plus partial corrections such as '尾号是78' or '后四位是5936'."""
+digit; plus partial corrections such as '尾号是78', '后四位是5936' or '中间四位不对，是二二三五'
+(a mobile is said in groups of 3-4-4: the middle group is digits 4 to 7)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ _N = f"[{DIGIT_CLASS}]"
 _EDIT = re.compile(
     rf"(?P<tail>尾号|尾数|末尾|最后(?:{_N}位)?|后(?:{_N})位|后面(?:{_N}位)?)"
     rf"|(?P<head>前(?:{_N})位|开头)"
+    rf"|(?P<middle>中间(?:{_N}位|那几位|几位)?)"
 )
+# between the cue and the digits: '是', '应该是', '不对，是', '错了，应该是'
+_EDIT_GAP = re.compile(r"(?:(?:不对|错了|说错了|有误)[，,。\s]*)?(?:应该)?(?:是|为)?\s*")
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class PhoneEdit:
     """A partial restatement: replace the end (or start) of the number with these digits."""
 
     digits: str
-    where: str  # "tail" | "head"
+    where: str  # "tail" | "head" | "middle"
     start: int
     end: int
 
@@ -130,17 +134,19 @@ def _edit_digits(run: DigitRun) -> str:
 
 
 def extract_phone_edits(text: str) -> list[PhoneEdit]:
-    """Partial corrections ('尾号是78', '最后是三六，五九三六', '前三位是139')."""
+    """Partial corrections ('尾号是78', '最后是三六，五九三六', '前三位是139',
+    '中间四位不对，是二二三五')."""
     out: list[PhoneEdit] = []
     runs = digit_runs(text)
     for m in _EDIT.finditer(text):
         after = m.end()
         for run in runs:
             gap = text[after:run.start]
-            if run.start >= after and len(gap) <= 4 and re.fullmatch(r"[是为应该\s]*", gap):
+            if run.start >= after and len(gap) <= 8 and _EDIT_GAP.fullmatch(gap):
                 digits = _edit_digits(run) if m.group("tail") else run.digits
-                if 1 <= len(digits) < 11 and "X" not in digits:
-                    where = "tail" if m.group("tail") else "head"
+                where = "tail" if m.group("tail") else "middle" if m.group("middle") else "head"
+                if (1 <= len(digits) < 11 and "X" not in digits
+                        and (where != "middle" or len(digits) == 4)):
                     out.append(PhoneEdit(digits, where, m.start(), run.end))
                 break
     return out
@@ -151,7 +157,11 @@ def apply_edit(value: str, edit: PhoneEdit) -> str:
     plain = value.replace("-", "")
     if len(edit.digits) >= len(plain):
         return value
-    if edit.where == "tail":
+    if edit.where == "middle":
+        if not _MOBILE.match(plain):
+            return value  # only a mobile's 3-4-4 groups have a middle
+        new = plain[:3] + edit.digits + plain[7:]
+    elif edit.where == "tail":
         new = plain[: len(plain) - len(edit.digits)] + edit.digits
     else:
         new = edit.digits + plain[len(edit.digits):]

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from copilot.api.auth import KnowledgeWriter
 from copilot.api.deps import ContextDep
 from copilot.api.routes.km import ERRORS, kb_errors, load, refresh_index
-from copilot.chat.decide import Thresholds
+from copilot.chat.calibration import current_thresholds
 from copilot.chat.log import create_tables as create_chat_tables
 from copilot.km import gaps, listing
 from copilot.km.review import DRAFT_PLACEHOLDER
@@ -238,9 +238,7 @@ def gap_report(
     create_chat_tables(ctx.db.engine)
     with ctx.db.session() as session:
         report = gaps.report(session, ctx.encoder, days, threshold, limit)
-    s = ctx.settings
-    thresholds = Thresholds(answer=s.chat_answer_threshold, suggest=s.chat_suggest_threshold,
-                            margin=s.chat_clarify_margin, max_options=s.chat_max_options)
+    thresholds = current_thresholds(ctx.settings)
     for group in report["groups"]:
         group["answered_now"] = gaps.answered_now(ctx.index, group["questions"][0]["question"],
                                                   thresholds)

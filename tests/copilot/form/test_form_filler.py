@@ -142,3 +142,12 @@ def test_extract_text_single_message() -> None:
     assert d["caller_name"] == "刘洋"
     assert d["phone"] == "13812345678"
     assert d["incident_time"] == "前天晚上8点多"
+
+
+def test_a_district_name_shared_by_many_cities_is_left_to_the_operator() -> None:
+    alone = extract_call([{"speaker": "caller", "text": "上星夜城区解放北路216号，饭店在一楼"}])
+    assert alone.as_dict()["district"] is None and alone.as_dict()["city"] is None
+    named = extract_call([{"speaker": "caller", "text": "阳泉市城区南大街18号"}]).as_dict()
+    assert (named["city"], named["district"]) == ("阳泉市", "城区")
+    west_lake = extract_call([{"speaker": "caller", "text": "杭州西湖区文三路100号"}]).as_dict()
+    assert (west_lake["city"], west_lake["district"]) == ("杭州市", "西湖区")

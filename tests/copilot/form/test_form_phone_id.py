@@ -65,3 +65,13 @@ def test_id_read_in_chinese_with_cha() -> None:
     (m,) = extract_ids("身份证号六一零一一二，一九六六零八零二，一六二叉")
     assert m.value == "61011219660802162X"
     assert extract_phones("身份证号二三零一零三，一九五八零七一六，二零二八") == []
+
+
+def test_middle_group_correction_replaces_digits_four_to_seven() -> None:
+    (edit,) = extract_phone_edits("中间四位不对，是二二三五。")
+    assert (edit.where, edit.digits) == ("middle", "2235")
+    assert apply_edit("15822345678", edit) == "15822355678"
+    assert apply_edit("020-83456789", edit) == "020-83456789"  # a landline has no middle group
+    (tail,) = extract_phone_edits("尾号错了，应该是5679")
+    assert apply_edit("13812345678", tail) == "13812345679"
+    assert extract_phone_edits("中间是两个人在吵，有三个") == []

@@ -85,3 +85,19 @@ def test_not_incident_times() -> None:
     for text in ("下个月要生了", "我去年换了两个工作", "前年拿的证", "我是66年8月的",
                  "我1990年出生的", "俺今年六十八了", "往常都是十号前到"):
         assert extract_times(text, CALL) == [], text
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("损失大概两万块。", "20000元"), ("修要一千五左右。", "1500元"), ("差不多三千块钱吧", "3000元"),
+    ("赔了一千五百块左右", "1500元"),
+])
+def test_a_hedged_amount_is_the_callers_best_figure_at_lower_confidence(text: str,
+                                                                         value: str) -> None:
+    (found,) = extract_amounts(text)
+    assert found.value == value and found.confidence <= 0.6
+
+
+@pytest.mark.parametrize("text", ["被骗了两万多", "每个月大概五千", "没到十二万", "好几万块",
+                                  "工资一个月五千左右"])
+def test_bounds_rates_and_vague_amounts_stay_out(text: str) -> None:
+    assert extract_amounts(text) == []
