@@ -28,18 +28,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from asr.audio import load_audio_file
 from asr.engine import WhisperEngine, get_engine
 from asr.metrics import edit_distance, normalize_for_cer
-from asr.streaming import StreamingRecognizer, TranscriptEvent
+from asr.streaming import StreamingRecognizer, StreamOptions, TranscriptEvent
 from bench.common import SHARED_DATA, need_shared, percentile
 from copilot.settings import Settings
 
 SR = 16000
 CHUNK = 1600  # 100 ms
+OPTIONS = StreamOptions()  # the recogniser's settings (--final-beam, --hangover change them)
 def stream_virtual(engine: WhisperEngine, audio: np.ndarray, speaker: str = "caller"
                    ) -> list[tuple[TranscriptEvent, float]]:
     """Feed chunks as if they arrived in real time, on a virtual clock: chunk i arrives at its
     audio end time; processing starts when both it and the previous processing are done.
     Returns each event with its (virtual) wall time."""
-    rec = StreamingRecognizer(engine, speaker)
+    rec = StreamingRecognizer(engine, speaker, OPTIONS)
     clock = 0.0
     out: list[tuple[TranscriptEvent, float]] = []
     for i in range(0, len(audio), CHUNK):
@@ -148,7 +149,7 @@ def concurrency(engine: WhisperEngine, n: int, seconds: float) -> None:
     start = time.perf_counter()
 
     def run(audio: np.ndarray) -> None:
-        rec = StreamingRecognizer(engine)
+        rec = StreamingRecognizer(engine, options=OPTIONS)
         for i in range(0, len(audio), CHUNK):
             wait = (i + CHUNK) / SR - (time.perf_counter() - start)
             if wait > 0:
@@ -183,7 +184,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="decodes at once")
     parser.add_argument("--temperatures", default="0.0,0.4", help="temperatures of the "
                         "offline whole-file decode (more than one = fallback on failure)")
+    parser.add_argument("--final-beam", type=int, default=StreamOptions.final_beam)
+    parser.add_argument("--hangover", type=float, default=StreamOptions.hangover_s,
+                        help="seconds of silence that end an utterance")
     args = parser.parse_args()
+    global OPTIONS
+    OPTIONS = StreamOptions(final_beam=args.final_beam, hangover_s=args.hangover)
     engine = get_engine(str(Settings().whisper_dir), args.threads, args.workers)
     engine.temperatures = tuple(float(t) for t in args.temperatures.split(","))
     if not args.only_concurrency:

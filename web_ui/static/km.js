@@ -181,6 +181,11 @@ function show(detail) {
 
 function renderReview(d) {
   const buttons = ["#submit-review", "#approve", "#reject", "#retire"];
+  const writer = hasRole("knowledge_manager"); // reviewers read and decide; managers write
+  for (const id of ["#save", "#new-answer"]) {
+    $(id).disabled = !writer;
+    $(id).title = writer ? "" : "您的账号没有撰写权限（需要知识管理员角色）";
+  }
   if (!d) {
     for (const b of buttons) $(b).disabled = true;
     $("#review-state").textContent = "请在左侧选择或新建一条答复。";
@@ -193,7 +198,6 @@ function renderReview(d) {
   $("#review-state").replaceChildren("当前状态：", statusTag(d.status),
     d.live ? "（检索中可见）" : "（检索中不可见）");
   $("#review-authors").textContent = `本版作者：${d.authors.join("、")} · 最后修改：${d.updated_by} ${localTime(d.updated_at)}`;
-  const writer = hasRole("knowledge_manager");
   const reviewer = hasRole("reviewer");
   $("#submit-review").disabled = d.status !== "draft" || !writer;
   $("#approve").disabled = d.status !== "in_review" || isAuthor || !reviewer;
