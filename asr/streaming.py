@@ -53,7 +53,7 @@ class StreamOptions:
     # a short piece that decodes to nothing is decoded again behind the last ``context_s`` of
     # the previous utterance, when it follows it within ``context_gap_s`` and is at most
     # ``context_max_s`` long
-    context_s: float = 1.0
+    context_s: float = 1.5  # 1.0 s stopped hearing '七二四五' once the VAD judged each sample once
     context_beam: int = 5  # the wider beam hears '七二四五' behind '…零七零八'; 3 did not
     context_gap_s: float = 1.5
     context_max_s: float = 4.0
@@ -113,6 +113,7 @@ class StreamingRecognizer:
         self._buf_start = 0  # absolute sample of _buf[0]
         self._received = 0  # samples inserted
         self._vad_done = 0  # samples whose VAD frame was judged
+        self._vad_fed = 0  # samples handed to the VAD (it keeps a partial frame itself)
         self._speech_run = 0
         self._silence_run = 0
         self._utt: _Utterance | None = None
@@ -142,7 +143,11 @@ class StreamingRecognizer:
         """Judge the new audio and return the events it produces."""
         events: list[TranscriptEvent] = []
         backlog = self._received - self._vad_done
-        new = self._buf[self._vad_done - self._buf_start:]
+        # Each sample goes to the VAD once, whatever the sizes of the chunks: it holds the
+        # part of a frame that is not complete yet (handing it over again doubled those
+        # samples, so pauses were judged differently depending on how the audio arrived).
+        new = self._buf[self._vad_fed - self._buf_start:]
+        self._vad_fed = self._received
         probs = self._vad(new) if len(new) else np.zeros(0, dtype=np.float32)
         opt = self.opt
         min_speech = max(1, round(opt.min_speech_s * SAMPLE_RATE / FRAME))

@@ -122,7 +122,20 @@ def test_a_short_piece_after_a_pause_is_heard_behind_its_context(engine) -> None
     audio = load_audio_file(SHARED_DATA / "calls" / "audio" / "call-164.flac")
     caller = audio.channels[1][33 * SR:41 * SR]
     finals = [e.text for e in run_stream(engine, caller) if e.type == "final"]
-    assert len(finals) >= 3
+    assert len(finals) >= 2  # the piece after the pause is an utterance of its own
     digits = "".join(finals).translate(str.maketrans("零一二三四五六七八九", "0123456789"))
     assert "0708" in digits and digits.endswith("7245"), finals
     assert digits.count("0708") == 1  # the context said again is not repeated
+
+
+@requires_shared_data("calls", "audio", "call-072.flac")
+def test_the_same_audio_gives_the_same_finals_however_it_arrives(engine) -> None:  # type: ignore[no-untyped-def]
+    # A browser sends frames of whatever size its timer produces; the VAD must judge every
+    # sample once, so the utterances (and the phone said in groups) do not depend on it.
+    audio = load_audio_file(SHARED_DATA / "calls" / "audio" / "call-072.flac").channels[1]
+    piece = audio[int(39.3 * SR):int(44.8 * SR)]
+    finals = {chunk: [(e.text, e.start, e.end) for e in run_stream(engine, piece, chunk_s=chunk)
+                      if e.type == "final"] for chunk in (0.1, 0.0485)}
+    assert finals[0.1] == finals[0.0485]
+    digits = "".join(t for t, _, _ in finals[0.1]).replace("-", "")
+    assert "18723546091" in digits, finals
