@@ -140,18 +140,13 @@ def serve(
 
 
 def _prepare_home() -> None:
-    """First-start work of a home: the demo knowledge base, the first accounts, the index."""
-    from copilot.accounts.bootstrap import ensure_initial_accounts
+    """The first-start work once, before the workers start (they would race to do it)."""
+    from copilot.api.app import prepare_home
     from copilot.context import AppContext
 
     ctx = AppContext()
     try:
-        demo = ctx.load_demo_if_empty()
-        made = ensure_initial_accounts(ctx.db, ctx.settings.home,
-                                       admin_password=ctx.settings.admin_password, demo=demo)
-        for user, password in made.items():
-            typer.echo(f"first account {user}: {password} (change it at first login)", err=True)
-        ctx.index  # noqa: B018 - builds or loads the search index now
+        prepare_home(ctx)
     finally:
         ctx.close()
 

@@ -61,23 +61,28 @@ async def _purge_daily(ctx: AppContext, days: int) -> None:
         await asyncio.sleep(24 * 3600)
 
 
+def prepare_home(ctx: AppContext) -> None:
+    """First-start work of a home, before any request: the demo knowledge base into an empty
+    one, the first accounts (their passwords shown once, on the server's own terminal, never
+    in a log), and the encoder and the search index loaded (or built)."""
+    demo_loaded = ctx.load_demo_if_empty()
+    generated = ensure_initial_accounts(ctx.db, ctx.settings.home,
+                                        admin_password=ctx.settings.admin_password,
+                                        demo=demo_loaded)
+    if generated:
+        lines = "".join(f"    {user:10s} {pw}\n" for user, pw in generated.items())
+        sys.stderr.write(f"\nFirst accounts (change the passwords at first login; also in "
+                         f"{ctx.settings.home / PASSWORDS_FILE}):\n{lines}\n")
+    ctx.index  # noqa: B018 - loads or builds it now, not during the first request
+
+
 def create_app(settings: Settings | None = None, context: AppContext | None = None) -> FastAPI:
     """Build the app; the context (database, indexes, models) opens in the lifespan."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = context or AppContext(settings)
-        demo_loaded = await run_in_threadpool(ctx.load_demo_if_empty)
-        generated = await run_in_threadpool(
-            lambda: ensure_initial_accounts(ctx.db, ctx.settings.home,
-                                            admin_password=ctx.settings.admin_password,
-                                            demo=demo_loaded))
-        if generated:  # shown once, on the server's own terminal (never in a log)
-            lines = "".join(f"    {user:10s} {pw}\n" for user, pw in generated.items())
-            sys.stderr.write(f"\nFirst accounts (change the passwords at first login; also in "
-                             f"{ctx.settings.home / PASSWORDS_FILE}):\n{lines}\n")
-        # Load the encoder and the index before the first request, not during it.
-        await run_in_threadpool(lambda: ctx.index)
+        await run_in_threadpool(prepare_home, ctx)
         await run_in_threadpool(ctx.classifier.model)  # the cold-start category prototypes
         app.state.context = ctx
         app.state.stream_slots = audio.StreamSlots(ctx.settings.max_streams)

@@ -17,7 +17,7 @@ import pytest
 
 from copilot.api.auth import COOKIE
 from copilot.settings import Settings
-from tests.conftest import SHARED_DATA, TEST_PASSWORD
+from tests.conftest import SHARED_DATA, sign_in
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -72,17 +72,9 @@ class LiveServer:
         """Create the account if missing and log in through the server; returns the token."""
         import httpx
 
-        from copilot.accounts import service
-
-        try:
-            service.create_user(self._ctx.db, username, TEST_PASSWORD, list(roles))
-        except service.AccountError as e:
-            if "已存在" not in str(e):
-                raise
-        r = httpx.post(f"{self.url}/api/v1/auth/login", timeout=30,
-                       json={"username": username, "password": TEST_PASSWORD})
-        assert r.status_code == 200, r.text
-        return str(r.json()["token"])
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            header = sign_in(client, self._ctx.db, username, roles)
+        return header["Authorization"].removeprefix("Bearer ")
 
     def headers(self, username: str = "operator", roles: tuple[str, ...] = ("operator",)
                 ) -> dict[str, str]:
