@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, replace
 
 from copilot.form.numbers import NUMERAL_CLASS, arabic
-from copilot.form.regions import RegionMention, find_regions
+from copilot.form.regions import SHORT, RegionMention, find_regions
 
 logger = logging.getLogger(__name__)
 
@@ -255,6 +255,9 @@ def parse_statement(
 
     if regions is None:
         regions = find_regions(text)
+    # a district said without 区 / 县 is as often the start of an estate's or a river's name
+    # (莲花五村, 东山河): the street parser does not cut the clause there
+    regions = [r for r in regions if r.kind != SHORT]
     context = list(context or [])
     comps: list[Component] = []
     corrected = pending_fix = False

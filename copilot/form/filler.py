@@ -75,7 +75,6 @@ class _State:
     amounts: list[_Candidate] = field(default_factory=list)
     agent_amounts: set[float] = field(default_factory=set)
     readback_pending: dict[str, FieldValue] = field(default_factory=dict)
-    caller_texts: list[tuple[int, str]] = field(default_factory=list)
     last_agent: str = ""
     last_caller: str = ""
     agent_topics: set[str] = field(default_factory=set)
@@ -106,7 +105,6 @@ class FormFiller:
         before = self._form.as_dict()
         text = text or ""
         if speaker == CALLER:
-            self._st.caller_texts.append((utterance_index, text))
             self._caller(utterance_index, text)
             self._st.last_caller = text
         else:
@@ -392,7 +390,7 @@ class FormFiller:
     def _derive_regions(self) -> None:
         st = self._st
         street_u = st.street_source[0] if st.street_source else None
-        found = resolve_location(st.regions, st.caller_texts, street_u)
+        found = resolve_location(st.regions, street_u)
         for name, r in found.items():
             setattr(self._form, name, None if r is None else FieldValue(
                 r.region.name, r.utterance, (r.mention.start, r.mention.end), r.confidence,

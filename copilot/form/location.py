@@ -2,16 +2,18 @@
 
 The caller's words decide: the district they name (the one said with the street address when
 there are several) and its city and province. Same-named districts (西湖区 in 杭州 and 南昌)
-are told apart by the cities named in the call, the operator's read-back included. Where the
-caller names no district, a district of the caller's city said without 区 ('美兰机场') or one
-the operator names inside the caller's city is taken, at lower confidence; where the caller
-names no place at all, the operator's city ('厦门12345') is the last resort.
+are told apart by the cities named in the call, the operator's read-back included. A district
+outside the province / city the caller named is not taken when one inside is ('温州永嘉县瓯北镇':
+永嘉县, not 北镇市); the official name wins over a short form, and a short form that is also an
+everyday word or shared by several counties ('平安', '江北') needs its city. Where the caller
+names no district, one the operator names inside the caller's city is taken, at lower
+confidence; where the caller names no place at all, the operator's city ('厦门12345') is the
+last resort.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from copilot.form import regions as reg
@@ -19,6 +21,7 @@ from copilot.form import regions as reg
 logger = logging.getLogger(__name__)
 
 CALLER = "caller"
+_STRENGTH = {reg.FULL: 2, reg.ALIAS: 2, reg.ABBR: 1, reg.SHORT: 0}
 
 
 @dataclass(frozen=True)
@@ -73,39 +76,52 @@ def _scores(mention: reg.RegionMention, utterance: int, mentions: list[Mention])
     return scores
 
 
-def _district(
-    mentions: list[Mention], caller_texts: list[tuple[int, str]], street_utterance: int | None
-) -> Resolved | None:
+def _supported(m: Mention, mentions: list[Mention]) -> bool:
+    """A district name the call can use: it says which of the same-named divisions is meant,
+    and a short form that is also an everyday word ('平安', '城东') comes with its city."""
+    if not decided(m.region, m.utterance, mentions):
+        return False
+    return not m.region.needs_context or max(_scores(m.region, m.utterance, mentions)) > 0
+
+
+def _inside(m: Mention, uppers: list[Mention]) -> bool:
+    return any(u.contains(c) for o in uppers for u in o.region.candidates
+               for c in m.region.candidates)
+
+
+def _district(mentions: list[Mention], street_utterance: int | None) -> Resolved | None:
     caller = [m for m in mentions if m.speaker == CALLER]
-    caller_d = [m for m in caller if m.region.rank == reg.DISTRICT
-                and decided(m.region, m.utterance, mentions)]
+    upper = [m for m in caller if m.region.rank < reg.DISTRICT]
+    caller_d = [m for m in caller if m.region.rank == reg.DISTRICT and _supported(m, mentions)]
+    # a district outside the province / city the caller named is a street or shop name that
+    # happens to be a county's name ('瓯北镇' -> 北镇市, '东方大厦' -> 东方市) unless nothing
+    # better was said; a short form that contradicts the caller's city is never taken
+    caller_d = [m for m in caller_d if not upper or _inside(m, upper)] or \
+        [m for m in caller_d if not m.region.abbreviated]
     if caller_d:
         same = [m for m in caller_d if m.utterance == street_utterance]
-        m = (same or caller_d)[-1]
-        return Resolved(pick(m.region, m.utterance, mentions), m.region, m.utterance, m.text, 0.9)
-    upper = [pick(m.region, m.utterance, mentions) for m in caller if m.region.rank < reg.DISTRICT]
-    city = reg.ancestors(upper[-1])[1] if upper else None
-    if city is not None:
-        for u, text in caller_texts[::-1]:
-            shorts = reg.find_short_districts(text, city)
-            if shorts:
-                return Resolved(shorts[-1].candidates[0], shorts[-1], u, text, 0.5)
+        # a name that starts a phrase over one glued to a word before it ('轻纺城东区'), the
+        # official name over a short form; then the latest
+        m = max(same or caller_d, key=lambda m: (not m.region.glued, _STRENGTH[m.region.kind],
+                                                  m.utterance, m.region.start))
+        conf = 0.5 if m.region.kind == reg.SHORT else 0.9
+        return Resolved(pick(m.region, m.utterance, mentions), m.region, m.utterance, m.text,
+                        conf)
+    uppers = [pick(m.region, m.utterance, mentions) for m in upper]
     for m in reversed([m for m in mentions if m.speaker != CALLER]):
-        if m.region.rank != reg.DISTRICT:
+        if m.region.rank != reg.DISTRICT or not _supported(m, mentions):
             continue
         r = pick(m.region, m.utterance, mentions)
-        if all(c.contains(r) for c in upper[-1:]):
+        if all(c.contains(r) for c in uppers[-1:]):
             return Resolved(r, m.region, m.utterance, m.text, 0.7)
     return None
 
 
 def resolve_location(
-    mentions: list[Mention],
-    caller_texts: Sequence[tuple[int, str]] = (),
-    street_utterance: int | None = None,
+    mentions: list[Mention], street_utterance: int | None = None
 ) -> dict[str, Resolved | None]:
     """{'province': …, 'city': …, 'district': …} for the matter of the call."""
-    district = _district(mentions, list(caller_texts), street_utterance)
+    district = _district(mentions, street_utterance)
     city: Resolved | None = None
     province: Resolved | None = None
     if district is not None:

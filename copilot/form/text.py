@@ -67,6 +67,13 @@ def word_bounds(text: str) -> set[int]:
     return bounds
 
 
+def word_freq(word: str) -> int:
+    """jieba's dictionary count for a word (0 when it is not a dictionary word)."""
+    tokenizer, _ = _tokenizers()
+    tokenizer.check_initialized()  # type: ignore[attr-defined]
+    return int(tokenizer.FREQ.get(word, 0))  # type: ignore[attr-defined]
+
+
 def pos_tags(text: str) -> list[tuple[str, str]]:
     """jieba part-of-speech tags as (word, flag) pairs."""
     _, pos_tokenizer = _tokenizers()
