@@ -10,7 +10,13 @@ suggest(ctx, session.turns(), None, form=session.form_values()). The parts are t
 wrapping them in this process only: category prediction (of which the query encoder), triage,
 request type, index search (unit inside classify, answers in suggest), duplicates.
 
-    .venv/bin/python bench/text_path_bench.py [--calls N] [--rounds 1]
+    .venv/bin/python bench/text_path_bench.py [--calls N] [--rounds 1] [--fp32]
+        [--suggestions OUT.jsonl] [--compare EARLIER.jsonl]
+
+--suggestions writes what each timed turn suggested (top category, answers, unit, request type,
+emergency); --compare counts the turns whose suggestions differ from such a file, to check that
+a speed-up did not change them. --fp32 keeps the encoder in float32 where it would use bfloat16
+(retrieval/encoder.py), for an A/B run.
 
 The query encoder runs on torch with COPILOT_TORCH_THREADS threads (default 2): on a busy
 2-core machine 2 threads made one short query ~20x slower than 1 (1070 ms vs 55 ms, load ~4);
@@ -99,11 +105,32 @@ def instrument(ctx: Any) -> None:
     ctx.find_duplicates = timed("duplicates", ctx.find_duplicates)
 
 
+def suggested(turn: str, out: dict[str, Any]) -> dict[str, Any]:
+    """What the operator sees of one turn's suggestions, to compare runs."""
+    return {"turn": turn, "category": (out["category"] or {}).get("code"),
+            "top_answer": out["answers"][0]["id"] if out["answers"] else None,
+            "answers": [a["id"] for a in out["answers"]], "unit": out["unit"],
+            "request_type": out["request_type"], "emergency": out["emergency"]}
+
+
+def compare(seen: list[dict[str, Any]], earlier_path: Path) -> None:
+    earlier = {d["turn"]: d for d in map(json.loads, earlier_path.read_text(
+        encoding="utf-8").splitlines())}
+    both = [(d, earlier[d["turn"]]) for d in seen if d["turn"] in earlier]
+    print(f"\n  suggestions vs {earlier_path} ({len(both)} turns in both):")
+    for key in ("category", "top_answer", "answers", "unit", "request_type", "emergency"):
+        differ = [d["turn"] for d, e in both if d[key] != e[key]]
+        print(f"    {key:<13} differ in {len(differ)}  {', '.join(differ[:8])}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=1,
                         help="passes over the calls (later passes hit the encoder's cache)")
     parser.add_argument("--calls", type=int, default=0, help="only the first N calls")
+    parser.add_argument("--fp32", action="store_true", help="encoder in float32, not bfloat16")
+    parser.add_argument("--suggestions", type=Path, help="write each turn's suggestions here")
+    parser.add_argument("--compare", type=Path, help="compare them with an earlier --suggestions")
     args = parser.parse_args()
 
     path = need_shared("calls", "calls.jsonl")
@@ -123,7 +150,11 @@ def main() -> None:
     ctx.classifier.model()
     ctx.classifier.wait_for_rebuild()
     print(f"index + category model loaded in {time.perf_counter() - t0:.1f} s")
+    if args.fp32:
+        ctx.encoder.bf16 = False
+    print(f"encoder in {'bfloat16' if ctx.encoder.bf16 else 'float32'}")
     instrument(ctx)
+    seen: list[dict[str, Any]] = []
     store_dir = Path(tempfile.mkdtemp(prefix="textpath-calls-"))
     store = CallStore(store_dir)
 
@@ -138,9 +169,10 @@ def main() -> None:
             t0 = time.perf_counter()
             session.add_utterance("caller", turn["text"], source="text")
             t1 = time.perf_counter()
-            suggest(ctx, session.turns(), None, form=session.form_values())
+            out = suggest(ctx, session.turns(), None, form=session.form_values())
             t2 = time.perf_counter()
             steps.append({"total": t2 - t0, "form": t1 - t0, "suggest": t2 - t1, **TIMES})
+            seen.append(suggested(f"{call['id']}-{tag}#{len(steps)}", out))
         return steps
 
     t0 = time.perf_counter()
@@ -151,6 +183,7 @@ def main() -> None:
     print(f"warm-up {time.perf_counter() - t0:.1f} s", flush=True)
     steps: list[dict[str, float]] = []
     ENCODES.clear()
+    seen.clear()
     for r in range(args.rounds):
         for call in calls:
             steps.extend(run_call(call, f"r{r}"))
@@ -185,6 +218,11 @@ def main() -> None:
         rest = (f"text path without one: p50 {percentile(hit, 50):.1f} ms, "
                 f"p95 {percentile(hit, 95):.1f} ms" if hit else "every turn encoded something")
         print(f"  turns with an encoder miss: {len(steps) - len(hit)}/{len(steps)}; {rest}")
+    if args.suggestions:
+        args.suggestions.write_text("".join(json.dumps(s, ensure_ascii=False) + "\n"
+                                            for s in seen), encoding="utf-8")
+    if args.compare:
+        compare(seen, args.compare)
     p95 = percentile(total, 95) * 1000
     biggest = max(parts[2:], key=lambda p: statistics.fmean(s.get(p, 0.0) for s in steps))
     verdict = "met" if p95 <= GOAL_P95_MS else f"missed by {p95 - GOAL_P95_MS:.1f} ms"

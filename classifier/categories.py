@@ -68,6 +68,7 @@ class CategoryClassifier:
         self.codes, self.paths = codes, paths
         self.proto_class, self.vectors = proto_class, vectors
         self.encoder, self.temperature = encoder, temperature
+        self._levels = [_Level.of(codes, paths, depth) for depth in (1, 2, 3)]
 
     @classmethod
     def build(cls, db: Database, encoder: Encoder, temperature: float = 0.02,
@@ -113,22 +114,48 @@ class CategoryClassifier:
         leaf = np.full(len(self.codes), -1.0, dtype=np.float32)
         np.maximum.at(leaf, self.proto_class, proto_scores)
         levels: list[list[CategoryScore]] = []
-        for depth in (1, 2, 3):
-            best: dict[str, tuple[float, list[str]]] = {}
-            for code, path, score in zip(self.codes, self.paths, leaf, strict=True):
-                if len(path) < depth:
-                    continue
-                key = ".".join(code.split(".")[:depth])
-                if key not in best or score > best[key][0]:
-                    best[key] = (float(score), path[:depth])
-            keys = list(best)
-            logits = np.array([best[c][0] for c in keys]) / self.temperature
+        for level in self._levels:
+            if not level.keys:
+                levels.append([])
+                continue
+            best = np.full(len(level.keys), -np.inf, dtype=np.float32)
+            np.maximum.at(best, level.group, leaf[level.rows])
+            logits = best.astype(np.float64) / self.temperature
             probs = np.exp(logits - logits.max())
             probs /= probs.sum()
             order = np.argsort(-probs)[:k]
-            levels.append([CategoryScore(keys[i], best[keys[i]][1], float(probs[i]))
+            levels.append([CategoryScore(level.keys[i], level.paths[i], float(probs[i]))
                            for i in order])
         return Prediction(*levels)
+
+
+@dataclass(frozen=True)
+class _Level:
+    """The classes of one depth (code prefixes, in first-seen order) and, for each leaf deep
+    enough, the class it belongs to: a class scores as its best leaf."""
+
+    keys: list[str]
+    paths: list[list[str]]
+    rows: np.ndarray  # leaves at least this deep
+    group: np.ndarray  # their class, an index into keys
+
+    @classmethod
+    def of(cls, codes: list[str], paths: list[list[str]], depth: int) -> _Level:
+        index: dict[str, int] = {}
+        names: list[list[str]] = []
+        rows: list[int] = []
+        group: list[int] = []
+        for row, (code, path) in enumerate(zip(codes, paths, strict=True)):
+            if len(path) < depth:
+                continue
+            key = ".".join(code.split(".")[:depth])
+            if key not in index:
+                index[key] = len(index)
+                names.append(path[:depth])
+            rows.append(row)
+            group.append(index[key])
+        return cls(list(index), names, np.array(rows, dtype=np.int64),
+                   np.array(group, dtype=np.int64))
 
 
 def _encode(encoder: Encoder, texts: list[str], cache: Path | None) -> np.ndarray:

@@ -69,7 +69,7 @@ class LexicalIndex:
             return []
         k = min(k, self.size)
         docs, scores = self._retriever.retrieve(
-            [tokens], k=k, show_progress=False, n_threads=1,
+            [tokens], k=k, show_progress=False, n_threads=0,  # 0: no thread pool per query
             weight_mask=mask.astype(np.float32) if mask is not None else None,
         )
         return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
