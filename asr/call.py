@@ -84,10 +84,11 @@ class CallTranscriber:
 
     def __init__(self, engine: Decoder, fmt: CallAudioFormat,
                  options: StreamOptions | None = None,
-                 hotwords: Callable[[], list[str]] | None = None) -> None:
+                 hotwords: Callable[[], list[str]] | None = None,
+                 correct: Callable[[str], str] | None = None) -> None:
         fmt.validate()
         self.fmt = fmt
-        self.recognizers = [StreamingRecognizer(engine, speaker, options, hotwords)
+        self.recognizers = [StreamingRecognizer(engine, speaker, options, hotwords, correct)
                             for speaker in fmt.speakers]
         self._resamplers = [StreamResampler(fmt.sample_rate) for _ in fmt.speakers]
         self.bytes_received = 0

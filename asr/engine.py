@@ -49,7 +49,13 @@ class WhisperEngine:
                  temperatures: tuple[float, ...] = (0.0, 0.4), workers: int = 1) -> None:
         """``workers`` decodes run at once, each on ``threads`` threads (one model in memory)."""
         from faster_whisper import WhisperModel
+        from threadpoolctl import threadpool_limits
 
+        # One BLAS thread for the whole process, as the query encoder sets: the mel
+        # spectrogram is a numpy product whose last bits differ with 1 or 2 threads, and a
+        # borderline utterance then decodes to other words ('…二三五四' or '2354'); with one
+        # fixed setting the same audio gives the same text whichever model loaded first.
+        threadpool_limits(1, user_api="blas")
         self.temperatures = temperatures
         self.workers = workers
         started = time.perf_counter()

@@ -57,6 +57,11 @@ class StreamOptions:
     context_beam: int = 5  # the wider beam hears '七二四五' behind '…零七零八'; 3 did not
     context_gap_s: float = 1.5
     context_max_s: float = 4.0
+    # The final is decoded once the speaker has been quiet ``early_final_s`` and held back
+    # until the pause reaches ``hangover_s``; speech that resumes first throws it away. The
+    # text is the one the endpoint would decode (same audio), ``hangover_s - early_final_s``
+    # sooner. 0 turns it off; it is skipped while other streams wait for the decoder.
+    early_final_s: float = 0.2
     max_backlog_s: float = 1.5  # more unprocessed audio than this: skip partials, keep finals
     # while other streams' decodes are running or waiting, a partial waits up to this long
     busy_partial_interval_s: float = 3.0
@@ -98,16 +103,21 @@ class _Utterance:
     previous: str = ""
     committed: str = ""
     low_prob: list[float] = field(default_factory=list)
+    early: tuple[int, str] | None = None  # (end sample, text) of a final decoded in a pause
 
 
 class StreamingRecognizer:
     def __init__(self, engine: Decoder, speaker: str = "caller",
                  options: StreamOptions | None = None,
-                 hotwords: Callable[[], list[str]] | None = None) -> None:
+                 hotwords: Callable[[], list[str]] | None = None,
+                 correct: Callable[[str], str] | None = None) -> None:
+        """``hotwords``: names for the final's prompt; ``correct``: rewrites a final's text
+        (the call's name directory, copilot/calls/names.py)."""
         self.engine = engine
         self.speaker = speaker
         self.opt = options or StreamOptions()
         self.hotwords = hotwords
+        self.correct = correct
         self._vad = FrameVad()
         self._buf = np.zeros(0, dtype=np.float32)
         self._buf_start = 0  # absolute sample of _buf[0]
@@ -152,6 +162,7 @@ class StreamingRecognizer:
         opt = self.opt
         min_speech = max(1, round(opt.min_speech_s * SAMPLE_RATE / FRAME))
         hangover = max(1, round(opt.hangover_s * SAMPLE_RATE / FRAME))
+        early = round(opt.early_final_s * SAMPLE_RATE / FRAME)
         max_len = int(opt.max_utterance_s * SAMPLE_RATE)
         for prob in probs:
             frame_start = self._vad_done
@@ -173,12 +184,15 @@ class StreamingRecognizer:
             self._frame_probs.append(float(prob))
             self._silence_run = self._silence_run + 1 if prob < opt.silence_threshold else 0
             if self._silence_run >= hangover:
-                end = self._vad_done - (self._silence_run - 2) * FRAME
-                events += self._final(end)
+                events += self._final(self._pause_start())
+            elif 0 < early == self._silence_run and not self.engine.busy:
+                end = self._final_end(self._pause_start())
+                self._utt.early = (end, self._decode_final(end))
             elif self._vad_done - self._utt.start >= max_len:
                 events += self._final(self._cut_point(), cut=True)
         utt = self._utt
-        if utt is not None and backlog <= opt.max_backlog_s * SAMPLE_RATE:
+        if (utt is not None and backlog <= opt.max_backlog_s * SAMPLE_RATE
+                and (not early or self._silence_run < early)):
             # Partials share the machine with every other stream: when decodes are queued,
             # this stream's partial waits (finals never do), so a busy machine shows partials
             # less often instead of falling behind.
@@ -251,16 +265,38 @@ class StreamingRecognizer:
         return [TranscriptEvent("partial", self.speaker, shown, utt.start / SAMPLE_RATE,
                                 end / SAMPLE_RATE, utt.index, stable=utt.committed)]
 
-    def _final(self, end: int, cut: bool = False) -> list[TranscriptEvent]:
+    def _pause_start(self) -> int:
+        """Where the final of an utterance ends when the current pause ends it: two frames
+        into the pause."""
+        return self._vad_done - (self._silence_run - 2) * FRAME
+
+    def _final_end(self, end: int) -> int:
+        assert self._utt is not None
+        return max(self._utt.start, min(end, self._received))
+
+    def _decode_final(self, end: int) -> str:
+        """The final text of the current utterance up to ``end``; changes no state."""
         utt = self._utt
         assert utt is not None
-        end = max(utt.start, min(end, self._received))
         hotwords = self.hotwords() if self.hotwords else None
         audio = self._audio(utt.start, end)
         text = self.engine.decode(audio, beam_size=self.opt.final_beam, hotwords=hotwords,
                                   temperatures=self.opt.final_temperatures).text
         if not text and self._context is not None:
             text = self._with_context(audio, utt.start, hotwords)
+        if text and self.correct is not None:
+            text = self.correct(text)
+        return text
+
+    def _final(self, end: int, cut: bool = False) -> list[TranscriptEvent]:
+        utt = self._utt
+        assert utt is not None
+        end = self._final_end(end)
+        if utt.early is not None and utt.early[0] == end:
+            text = utt.early[1]  # decoded early in this same pause, from the same audio
+        else:
+            text = self._decode_final(end)
+        audio = self._audio(utt.start, end)
         self._context = None
         if text:
             tail = audio[-int(self.opt.context_s * SAMPLE_RATE):]

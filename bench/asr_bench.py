@@ -187,9 +187,13 @@ def main() -> None:
     parser.add_argument("--final-beam", type=int, default=StreamOptions.final_beam)
     parser.add_argument("--hangover", type=float, default=StreamOptions.hangover_s,
                         help="seconds of silence that end an utterance")
+    parser.add_argument("--early-final", type=float, default=StreamOptions.early_final_s,
+                        help="seconds of silence after which the final is decoded (0: at the "
+                        "end of the hangover)")
     args = parser.parse_args()
     global OPTIONS
-    OPTIONS = StreamOptions(final_beam=args.final_beam, hangover_s=args.hangover)
+    OPTIONS = StreamOptions(final_beam=args.final_beam, hangover_s=args.hangover,
+                            early_final_s=args.early_final)
     engine = get_engine(str(Settings().whisper_dir), args.threads, args.workers)
     engine.temperatures = tuple(float(t) for t in args.temperatures.split(","))
     if not args.only_concurrency:

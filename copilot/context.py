@@ -13,6 +13,7 @@ from typing import Any
 
 from asr.engine import WhisperEngine, get_engine
 from copilot.accounts.models import create_tables as create_account_tables
+from copilot.calls.names import NameDirectory
 from copilot.calls.store import CallStore
 from copilot.classification import Classifier
 from copilot.settings import Settings, get_settings
@@ -37,6 +38,7 @@ class AppContext:
         self._lock = threading.Lock()
         self.calls = CallStore(self.settings.home / "calls")
         self.classifier = Classifier(self)
+        self.names = NameDirectory(self.db, self.settings.names_file)
 
     def kb_is_empty(self) -> bool:
         return is_empty(self.db)

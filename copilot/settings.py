@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         default=None, description="Redis that passes call events between app processes "
         "(needed when more than one process serves, e.g. `copilot serve --workers 2`)")
 
+    names_file: Path | None = Field(
+        default=None, description="extra names a call's transcript is corrected against, one "
+        "a line (a street directory, a merchant register), beside the divisions of China, the "
+        "units and past work orders' merchants and roads")
+
     # personal data (copilot/privacy)
     retention_days: int | None = Field(
         default=None, ge=1, description="delete call transcripts and chatbot questions older "
@@ -126,12 +131,20 @@ class Settings(BaseSettings):
     def _expand(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
-    @field_validator("demo_audio_dir", mode="before")
+    @field_validator("demo_audio_dir", "names_file", mode="before")
     @classmethod
-    def _optional_dir(cls, value: object) -> object:
+    def _optional_path(cls, value: object) -> object:
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         return Path(str(value)).expanduser().resolve()
+
+    @field_validator("names_file")
+    @classmethod
+    def _names_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a file: give a UTF-8 text file with one name a "
+                             "line, or unset COPILOT_NAMES_FILE")
+        return value
 
     @property
     def db_url(self) -> str:

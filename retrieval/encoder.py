@@ -145,10 +145,11 @@ def load_encoder(model_dir: str, threads: int = 2, batch_size: int = 16) -> Enco
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(threads)
-    # numpy's BLAS gets the same budget: its idle workers spin after each small product (the
+    # numpy's BLAS gets one thread: its idle workers spin after each small product (the
     # category scores, the dense search) and took the encoder's core; on 2 busy cores the text
-    # path went from p50 62 ms to 27 ms with one BLAS thread (bench/text_path_bench.py).
-    threadpool_limits(threads, user_api="blas")
+    # path went from p50 62 ms to 27 ms with one BLAS thread (bench/text_path_bench.py). The
+    # Whisper engine sets the same (asr/engine.py), so speech decodes alike in every process.
+    threadpool_limits(1, user_api="blas")
     path = ensure_e5_model(Path(model_dir))
     model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
     # Passages are cut to about 200 characters (retrieval.index.split_passages), so 256 tokens

@@ -266,3 +266,8 @@ def find_short_districts(text: str, city: Region) -> list[RegionMention]:
         if m.kind == SHORT and len(inside) == 1:
             out.append(RegionMention(m.text, m.start, m.end, inside, SHORT))
     return out
+
+
+def division_names(rank: int = DISTRICT) -> list[str]:
+    """The official names of every division of a rank (districts: about 2,900)."""
+    return sorted({r.name for r in _table()[0].values() if r.rank == rank})

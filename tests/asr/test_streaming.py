@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import itertools
 import json
+from typing import Any
 
 import numpy as np
 import pytest
 
 from asr.audio import AudioFormatError, load_audio_file, pcm16_to_float, resample_to_16k
 from asr.engine import get_engine
+from asr.gazetteer import Gazetteer
 from asr.metrics import cer
-from asr.streaming import StreamingRecognizer, TranscriptEvent, common_prefix
+from asr.streaming import StreamingRecognizer, StreamOptions, TranscriptEvent, common_prefix
 from copilot.settings import Settings
 from tests.conftest import SHARED_DATA, requires_shared_data
 
@@ -25,8 +27,11 @@ def engine():  # type: ignore[no-untyped-def]
 
 
 def run_stream(engine, audio: np.ndarray, speaker: str = "caller",  # type: ignore[no-untyped-def]
-               chunk_s: float = 0.1) -> list[TranscriptEvent]:
-    rec = StreamingRecognizer(engine, speaker=speaker)
+               chunk_s: float = 0.1, **options: Any) -> list[TranscriptEvent]:
+    """``options``: StreamOptions fields, and ``correct`` for the recogniser."""
+    correct = options.pop("correct", None)
+    rec = StreamingRecognizer(engine, speaker=speaker, options=StreamOptions(**options),
+                              correct=correct)
     events: list[TranscriptEvent] = []
     step = int(chunk_s * SR)
     for i in range(0, len(audio), step):
@@ -133,9 +138,36 @@ def test_the_same_audio_gives_the_same_finals_however_it_arrives(engine) -> None
     # A browser sends frames of whatever size its timer produces; the VAD must judge every
     # sample once, so the utterances (and the phone said in groups) do not depend on it.
     audio = load_audio_file(SHARED_DATA / "calls" / "audio" / "call-072.flac").channels[1]
-    piece = audio[int(39.3 * SR):int(44.8 * SR)]
+    piece = audio[int(39.0 * SR):int(45.0 * SR)]
     finals = {chunk: [(e.text, e.start, e.end) for e in run_stream(engine, piece, chunk_s=chunk)
                       if e.type == "final"] for chunk in (0.1, 0.0485)}
     assert finals[0.1] == finals[0.0485]
     digits = "".join(t for t, _, _ in finals[0.1]).replace("-", "")
     assert "18723546091" in digits, finals
+
+
+@requires_shared_data("calls", "audio", "call-031.flac")
+def test_a_final_decoded_early_in_a_pause_is_the_final_of_the_endpoint(engine) -> None:  # type: ignore[no-untyped-def]
+    # The final is decoded 0.2 s into a pause and held until the pause is 0.5 s long; speech
+    # resuming first throws it away. The finals must be those decoded at the endpoint.
+    audio = load_audio_file(SHARED_DATA / "calls" / "audio" / "call-031.flac").channels[1]
+    piece = audio[int(4.5 * SR):int(32 * SR)]
+    finals = {early: [(e.text, e.start, e.end) for e in run_stream(engine, piece,
+                                                                   early_final_s=early)
+                      if e.type == "final"] for early in (0.0, 0.2)}
+    assert len(finals[0.2]) >= 2
+    assert finals[0.2] == finals[0.0]
+
+
+@requires_shared_data("calls", "audio", "call-164.flac")
+def test_finals_are_corrected_against_the_name_directory(engine) -> None:  # type: ignore[no-untyped-def]
+    # Whisper base writes '红谷滩区，丰和中大道' with other characters of the same sound; the
+    # directory of names puts them right.
+    audio = load_audio_file(SHARED_DATA / "calls" / "audio" / "call-164.flac").channels[1]
+    turn = audio[int(52 * SR):int(57.5 * SR)]
+    names = Gazetteer(["红谷滩区", "丰和中大道", "南昌市", "江景华府"])
+    finals = [e.text for e in run_stream(engine, turn, correct=lambda t: names.correct(t)[0])
+              if e.type == "final"]
+    assert "红谷滩区" in "".join(finals) and "丰和中大道" in "".join(finals), finals
+    partials = [e.text for e in run_stream(engine, turn) if e.type == "partial"]
+    assert partials  # partials are shown as heard (only finals are corrected)

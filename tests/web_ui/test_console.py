@@ -31,7 +31,7 @@ SLOW_MS = 240_000
 # for a phone number and the caller giving it (a turn Whisper base recognises well).
 # The caller's complaint, address and phone (said in groups: 一八七，二三五四，六零九一).
 RECORDING = ("calls", "audio", "call-072.flac")
-RECORDING_PIECES = ((6.0, 21.6), (39.3, 44.8))
+RECORDING_PIECES = ((6.0, 21.6), (39.0, 45.0))
 
 
 def expect(locator: Any) -> Any:

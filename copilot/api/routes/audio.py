@@ -198,7 +198,8 @@ async def call_audio(ws: WebSocket, call_id: str) -> None:
             raise Refusal(1008, "the first message must be the JSON start message") from e
         fmt = parse_start(first)
         engine = await run_in_threadpool(lambda: ctx.asr_engine)
-        transcriber = CallTranscriber(engine, fmt)
+        names = await run_in_threadpool(ctx.names.gazetteer)  # built once per REFRESH_S
+        transcriber = CallTranscriber(engine, fmt, correct=lambda t: names.correct(t)[0])
         await send_json(ws, {"type": "ready", "call_id": call_id,
                              "max_frame_bytes": settings.max_frame_bytes,
                              "speakers": fmt.speakers})
