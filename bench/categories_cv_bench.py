@@ -13,8 +13,8 @@
 
 e5 vectors of whole files are cached in /tmp/hotline-train-cache (bench/train_cache.py).
 
-    .venv/bin/python bench/categories_cv_bench.py [--methods tfidf,e5,ensemble] [--folds 5]
-        [--skip-teddy] [--skip-beijing]
+    .venv/bin/python bench/categories_cv_bench.py [--methods tfidf,e5,ensemble,auto] [--folds 5]
+        [--skip-teddy] [--skip-beijing] [--no-cold-start]
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from bench.train_cache import CACHE_DIR, cached_embedder
 from bench.triage_bench import BEIJING_MAP, _bucket, _pad
 from classifier.categories import CategoryClassifier
 from classifier.request_type import request_type
-from classifier.text_features import E5_MAX_CHARS, e5_embedder
+from classifier.text_features import E5_MAX_CHARS, e5_embedder, lead
 from classifier.trained import taxonomy_codes
 from classifier.training import (
     Features,
@@ -107,11 +107,16 @@ def bench_teddy(methods: list[str], n_folds: int, seed: int, cold_start: bool) -
               "label names map to a level-1 code: "
               + ", ".join(f"{c[0]}={codes[c]}" for c in mapped))
         features = Features(data.texts)
+        by_text: dict[str, np.ndarray] = {}
         need_vectors = methods != ["tfidf"] or cold_start
         if need_vectors:
             started = time.perf_counter()
-            features.vectors = cached_embedder(e5_embedder(ctx.encoder))(data.texts)
-            print(f"   e5 vectors of the {len(data.texts)} texts: "
+            # the texts and their leads (what the e5 head reads), encoded once and cached
+            everything = list(dict.fromkeys([*data.texts, *(lead(t) for t in data.texts)]))
+            vectors = cached_embedder(e5_embedder(ctx.encoder))(everything)
+            by_text = dict(zip(everything, vectors, strict=True))
+            features.vectors = np.stack([by_text[t] for t in data.texts])
+            print(f"   e5 vectors of the {len(data.texts)} texts and their leads: "
                   f"{time.perf_counter() - started:.1f} s (cached in {CACHE_DIR})")
         cold = None
         if cold_start:
@@ -128,8 +133,6 @@ def bench_teddy(methods: list[str], n_folds: int, seed: int, cold_start: bool) -
         ctx.close()
 
     majority = Counter(gold).most_common(1)[0][0]
-    by_text = ({t: v for t, v in zip(data.texts, features.vectors, strict=True)}
-               if features.vectors is not None else {})
 
     def lookup(texts: list[str]) -> np.ndarray:
         return np.stack([by_text[t] for t in texts])
@@ -149,8 +152,7 @@ def bench_teddy(methods: list[str], n_folds: int, seed: int, cold_start: bool) -
             # the saved (final) model predicts the fold's test rows
             started = time.perf_counter()
             model = train(fold, method, seed=seed, embed=lookup, progress=quiet).model
-            vectors = features.vectors[test_idx] if model.needs_encoder else None
-            probs = model.raw_proba([data.texts[i] for i in test_idx], vectors=vectors)
+            probs = model.raw_proba([data.texts[i] for i in test_idx], embed=lookup)
             timing[method] += time.perf_counter() - started
             pred = [model.classes[int(j)][0] for j in probs.argmax(axis=1)]
             rows[method].append(_scores(fold_gold, pred))
@@ -166,6 +168,7 @@ def bench_teddy(methods: list[str], n_folds: int, seed: int, cold_start: bool) -
             continue
         label = {"tfidf": "trained TF-IDF + SVM", "e5": "trained e5 + logistic reg.",
                  "ensemble": "trained ensemble TF-IDF + e5",
+                 "auto": "trained auto (the default)",
                  "cold start": "cold start (names only)",
                  "majority": f"majority class ({majority})"}[name]
         accs = [a for a, _ in scores]
@@ -235,7 +238,7 @@ def _only(data: LabelledData, keep) -> LabelledData:  # type: ignore[no-untyped-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--methods", default="tfidf,e5,ensemble",
+    parser.add_argument("--methods", default="tfidf,e5,ensemble,auto",
                         help="trained methods in the Teddy CV")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)

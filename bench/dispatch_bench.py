@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.retrieval_bench import answers_csv, load_qa
 from bench.train_cache import cached_embedder
-from classifier.text_features import e5_embedder
+from classifier.text_features import e5_embedder, lead
 from classifier.training import LabelledData, stratified_split, train
 from copilot.context import AppContext
 from copilot.settings import Settings
@@ -132,8 +132,7 @@ def history_model(rows: list[dict[str, str]], method: str,
     model = train(data, method, seed=0, embed=embed, progress=quiet).model
 
     def predict(texts: list[str]) -> list[dict[str, float]]:
-        vectors = embed(texts) if model.needs_encoder and embed is not None else None
-        probs = model.raw_proba(texts, vectors=vectors)
+        probs = model.raw_proba(texts, embed=embed)
         return [{c[0]: float(p) for c, p in zip(model.classes, row, strict=True)}
                 for row in probs]
 
@@ -171,11 +170,13 @@ def main() -> None:
         encoder = load_encoder(str(settings.e5_dir), settings.torch_threads,
                                settings.encoder_batch_size)
         questions = [r["question"] for r in qa]
+        # the questions and their leads (what the e5 head reads), encoded once and cached
+        everything = list(dict.fromkeys([*questions, *(lead(q) for q in questions)]))
         started = time.perf_counter()
-        vectors = cached_embedder(e5_embedder(encoder))(questions)
-        print(f"   e5 vectors of the {len(qa)} questions: {time.perf_counter() - started:.0f} s "
-              "(cached in /tmp/hotline-train-cache)")
-        by_text = dict(zip(questions, vectors, strict=True))
+        vectors = cached_embedder(e5_embedder(encoder))(everything)
+        print(f"   e5 vectors of the {len(qa)} questions and their leads: "
+              f"{time.perf_counter() - started:.0f} s (cached in /tmp/hotline-train-cache)")
+        by_text = dict(zip(everything, vectors, strict=True))
         embed = _lookup(by_text)
 
     methods = ["majority class (of the index half)", "(i) retrieval: top answer's unit",

@@ -21,16 +21,18 @@ def format_report(report: dict[str, Any]) -> str:
         " text" + (f"; a sample of {data['sampled_from']}" if data["sampled_from"] else "") + ")",
         f"labels: {', '.join(report['label_columns'])} ({report['levels']} level(s), "
         f"{report['classes']} classes); text: {', '.join(report['text_columns'])}",
-        f"split (seed {split['seed']}): {split['train']} train ({split['fit']} fit + "
-        f"{split['calibration']} calibration), {split['test']} held out"
+        f"split (seed {split['seed']}): {split['train']} train, {split['test']} held out"
         + (f"; {split['train_only_classes']} class(es) with one example only trained on"
            if split["train_only_classes"] else ""),
-        "method chosen on the calibration slice:",
+        f"method chosen on out-of-fold predictions of {split['calibration']} training rows "
+        f"({split['calibration_folds']} folds):",
     ]
     for c in report["selection"]:
         weight = f" (TF-IDF weight {c['weight']})" if c["method"] == "ensemble" else ""
-        mark = "  <- chosen" if c["method"] == report["method"] else ""
-        lines.append(f"  {c['method']}{weight}: accuracy {c['accuracy']:.3f}, "
+        variant = f" [{c['tfidf_features']}]" if c.get("tfidf_features") else ""
+        mark = "  <- chosen" if (c["method"], c.get("tfidf_features")) == (
+            report["method"], report.get("tfidf_features")) else ""
+        lines.append(f"  {c['method']}{variant}{weight}: accuracy {c['accuracy']:.3f}, "
                      f"log-loss {c['log_loss']:.3f}{mark}")
     lines.append(f"calibration: temperature per level {report['temperatures']}"
                  + (f", SVM margin scale {report['svm_scale']}" if report["svm_scale"] else ""))

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from classifier.categories import CategoryScore, Prediction
-from classifier.text_features import Embed, apply_temperature, softmax
+from classifier.text_features import Embed, apply_temperature, e5_features, softmax
 from knowledge_base.db import Database
 from knowledge_base.models import Category
 
@@ -55,6 +55,9 @@ class TrainedModel:
     e5_head: LinearHead | None = None  # logistic regression on e5 vectors
     weight: float = 1.0
     temperatures: list[float] = field(default_factory=list)  # one per level, 1 = none
+    # The e5 head reads the text's vector beside its lead's (text_features.e5_features); models
+    # saved before that read the text's vector alone (the class default, for their pickles).
+    e5_lead: bool = False
 
     @property
     def levels(self) -> int:
@@ -75,7 +78,7 @@ class TrainedModel:
             if vectors is None:
                 if embed is None:
                     raise ValueError(f"the {self.method} model needs the e5 encoder")
-                vectors = embed(texts)
+                vectors = e5_features(texts, embed) if self.e5_lead else embed(texts)
             parts.append((1.0 - self.weight, self.e5_head.predict_proba(vectors)))
         total = sum(w for w, _ in parts)
         return sum(w * p for w, p in parts) / total  # type: ignore[return-value]

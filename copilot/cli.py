@@ -417,7 +417,9 @@ def classifier_train(
     text: Annotated[str, typer.Option(help="text column(s), comma-separated, joined with 。")],
     label: Annotated[str, typer.Option(help="label column: level 1, or up to three columns "
                                        "level1,level2,level3")],
-    method: Annotated[str, typer.Option(help="auto | tfidf | e5 | ensemble")] = "tfidf",
+    method: Annotated[str, typer.Option(help="auto (the best of tfidf, e5 and ensemble on "
+                                        "out-of-fold predictions) | tfidf | e5 | ensemble")
+                      ] = "auto",
     test_size: Annotated[float, typer.Option("--test-size", help="share held out for the "
                                              "report")] = 0.2,
     seed: Annotated[int, typer.Option(help="seed of the split and the sample")] = 0,

@@ -10,8 +10,15 @@ import pytest
 from typer.testing import CliRunner
 
 from classifier.report import format_report, manifest, saved_files
+from classifier.text_features import LEAD_MAX_CHARS, e5_embedder, e5_features, lead, words
 from classifier.trained import load_model, model_dir, read_manifest, remove_model, save_model
-from classifier.training import TrainingError, load_labelled, stratified_split, train
+from classifier.training import (
+    TrainingError,
+    load_labelled,
+    stratified_folds,
+    stratified_split,
+    train,
+)
 from copilot.settings import Settings, get_settings
 from knowledge_base.importer import import_table
 from tests.conftest import SHARED_DATA, requires_shared_data
@@ -96,6 +103,26 @@ def test_stratified_split_keeps_singletons_in_training() -> None:
     assert stratified_split(labels, 0.2, seed=0) == (kept, held)
 
 
+def test_stratified_folds_deal_every_class_round() -> None:
+    labels = ["a"] * 10 + ["b"] * 5 + ["c"]
+    folds = stratified_folds(labels, 5, seed=1)
+    assert len(folds) == 5 and sorted(i for f in folds for i in f) == list(range(16))
+    assert all([labels[i] for i in f].count("a") == 2 for f in folds)
+    assert all([labels[i] for i in f].count("b") <= 2 for f in folds)
+    assert stratified_folds(labels, 5, seed=1) == folds
+    assert len(stratified_folds(["a", "b", "a"], 5, seed=0)) == 3  # no empty fold
+
+
+def test_lead_and_words() -> None:
+    assert lead("A市路灯不亮。小区门口的路灯坏了一个月") == "A市路灯不亮。"
+    question = "申请射击运动项目需要哪些材料？"
+    assert lead(question) == question  # a one-sentence text is its own lead
+    assert lead("  没有句号的一段话") == "没有句号的一段话"
+    assert len(lead("长" * 200)) == LEAD_MAX_CHARS
+    assert words("小区门口的路灯坏了，WiFi 也没有！") == ["小区", "门口", "的", "路灯", "坏",
+                                                     "了", "wifi", "也", "没有"]
+
+
 def test_train_tfidf_report_and_saved_model(history: Path, tmp_path: Path) -> None:
     data = load_labelled(history, ["标题", "内容"], ["一级分类"])
     assert len(data.texts) == 45 and data.labels[0] == ("城乡建设",)
@@ -167,6 +194,34 @@ def test_bad_input_is_named(tmp_path: Path, history: Path) -> None:
     gb.write_bytes("text,label\n路灯坏了,城建\n工资没发,\n公交晚点,交通\n".encode("gb18030"))
     data = load_labelled(gb, ["text"], ["label"])
     assert data.labels == [("城建",), ("交通",)] and data.skipped_unlabelled == 1
+
+
+def test_auto_chooses_out_of_fold_and_reads_the_lead(history: Path, tmp_path: Path,
+                                                     encoder) -> None:  # type: ignore[no-untyped-def]
+    data = load_labelled(history, ["标题", "内容"], ["一级分类"])
+    embed = e5_embedder(encoder)
+    result = train(data, "auto", seed=0, embed=embed)
+    report = result.report
+    assert report["split"]["calibration"] == report["split"]["train"] == 36
+    assert report["split"]["calibration_folds"] == 5
+    assert {c["method"] for c in report["selection"]} == {"tfidf", "e5", "ensemble"}
+    for method in ("tfidf", "ensemble"):  # both TF-IDF variants are tried, alone and with e5
+        assert {c["tfidf_features"] for c in report["selection"]
+                if c["method"] == method} == {"chars", "rich"}
+    best = max(report["selection"], key=lambda c: (c["accuracy"], -c["log_loss"]))
+    assert (report["method"], report["tfidf_features"]) == (best["method"],
+                                                            best["tfidf_features"])
+    assert report["held_out"]["level1"]["accuracy"] >= 0.66
+    assert "out-of-fold predictions of 36 training rows" in format_report(report)
+
+    home = tmp_path / "home"
+    save_model(home, result.model, manifest(result, None), saved_files(result))
+    model, _ = load_model(home)  # type: ignore[misc]
+    text = "工资拖欠。公司已经三个月没有发工资了，老板一直躲着不见"
+    if model.needs_encoder:  # the e5 head reads the text's vector beside its lead's
+        assert model.e5_lead and model.e5_head is not None
+        assert e5_features([text], embed).shape == (1, 2 * encoder.dim)
+    assert model.predict(text, embed).level1[0].path == ["劳动和社会保障"]
 
 
 # ------------------------------------------------------------------ in the app and the CLI
