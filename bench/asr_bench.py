@@ -25,8 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from asr import engine as engine_module
 from asr.audio import load_audio_file
-from asr.engine import WhisperEngine, get_engine
+from asr.engine import ENCODER_WINDOWS, WhisperEngine, get_engine
 from asr.metrics import edit_distance, normalize_for_cer
 from asr.streaming import StreamingRecognizer, StreamOptions, TranscriptEvent
 from bench.common import SHARED_DATA, need_shared, percentile
@@ -187,6 +188,9 @@ def main() -> None:
     parser.add_argument("--final-beam", type=int, default=StreamOptions.final_beam)
     parser.add_argument("--hangover", type=float, default=StreamOptions.hangover_s,
                         help="seconds of silence that end an utterance")
+    parser.add_argument("--windows", default=",".join(map(str, ENCODER_WINDOWS)),
+                        help="encoder windows in mel frames shorter than Whisper's 3000 ('' "
+                        "for 30 s only)")
     parser.add_argument("--early-final", type=float, default=StreamOptions.early_final_s,
                         help="seconds of silence after which the final is decoded (0: at the "
                         "end of the hangover)")
@@ -194,6 +198,7 @@ def main() -> None:
     global OPTIONS
     OPTIONS = StreamOptions(final_beam=args.final_beam, hangover_s=args.hangover,
                             early_final_s=args.early_final)
+    engine_module.ENCODER_WINDOWS = tuple(int(w) for w in args.windows.split(",") if w)
     engine = get_engine(str(Settings().whisper_dir), args.threads, args.workers)
     engine.temperatures = tuple(float(t) for t in args.temperatures.split(","))
     if not args.only_concurrency:

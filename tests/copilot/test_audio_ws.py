@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -12,22 +11,10 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from asr.audio import load_audio_file
-from copilot.api.app import create_app
-from copilot.context import AppContext
-from copilot.settings import Settings
-from tests.conftest import SHARED_DATA, requires_shared_data, sign_in
+from tests.conftest import SHARED_DATA, requires_shared_data
 
 pytestmark = pytest.mark.slow
 CLIP = ("speech", "BAC009S0764W0121.wav")
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    ctx = AppContext(settings.model_copy(update={"max_streams": 1}))
-    with TestClient(create_app(context=ctx)) as c:
-        c.headers.update(sign_in(c, ctx.db, "operator", ('operator',)))
-        yield c
-    ctx.close()
 
 
 def pcm_frames(audio: np.ndarray, frame_s: float = 0.1, rate: int = 16000) -> list[bytes]:

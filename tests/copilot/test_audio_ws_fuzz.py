@@ -8,17 +8,13 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from copilot.api.app import create_app
-from copilot.context import AppContext
-from copilot.settings import Settings
-from tests.conftest import requires_shared_data, sign_in
+from tests.conftest import requires_shared_data
 from tests.copilot.test_audio_ws import CLIP, clip_with_silence, pcm_frames
 
 pytestmark = pytest.mark.slow
@@ -29,15 +25,6 @@ VALID_START = {"type": "start", "sample_rate": 16000, "channels": 1, "encoding":
 ODD_VALUES: list[Any] = [None, True, 0, -1, 1, 2, 3, 7, 8000, 16000, 44100, 10**30, 1.5, "",
                          "16000", "abc", "left", "right", "mono", [], [1], {}, {"a": 1}, "пцм"]
 START_FIELDS = ["type", "sample_rate", "channels", "encoding", "caller_channel", "speaker"]
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    ctx = AppContext(settings.model_copy(update={"max_streams": 1}))
-    with TestClient(create_app(context=ctx)) as c:
-        c.headers.update(sign_in(c, ctx.db, "operator", ("operator",)))
-        yield c
-    ctx.close()
 
 
 def until_closed(ws: Any) -> tuple[list[dict[str, Any]], int]:
