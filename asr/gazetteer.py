@@ -5,8 +5,9 @@ Whisper base writes a name it does not know with other characters of the same or
 prompt mends some and breaks other words (bench/hotword_bench.py); here a final's text is
 compared syllable by syllable (pinyin without tones, with the usual confusions of initials and
 finals counted as half a difference) with the hotline's known names — districts, roads,
-merchants, units — and a stretch that sounds like one of them, shares its last character and
-at least one other, is replaced by it. A stretch that is itself a known name, or overlaps one,
+merchants, units — and a stretch that sounds like one of them, shares its last character (or,
+for a division, the sound of its 区 / 县 / 市: '九龙迫去' is 九龙坡区) and at least one other, is
+replaced by it. A stretch that is itself a known name, or overlaps one,
 is left alone (徐汇区 is not 'corrected' to 徐水区), a stretch must start a word, and the
 shorter the name the closer the sound must be: three characters must sound the same.
 """
@@ -22,6 +23,8 @@ import jieba
 from pypinyin import lazy_pinyin
 
 _CJK = re.compile(r"^[\u4e00-\u9fff]+$")
+# a division's last character, which Whisper writes by its sound as often as not (去 for 区)
+_DIVISION_SUFFIXES = "区县市"
 # initials and finals that callers and Whisper confuse: zh/z, ch/c, sh/s, n/l, f/h, and
 # -ng/-n
 _FUZZY = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("n", "l"), ("f", "h"))
@@ -91,13 +94,20 @@ class Gazetteer:
     """Known names, indexed by their last character and length."""
 
     def __init__(self, names: Iterable[str]) -> None:
-        # last character -> length -> [(name, its syllables)]
+        # last character -> length -> [(name, its syllables)]; and for divisions the same by
+        # the sound of the last character
         self._by_end: dict[str, dict[int, list[tuple[str, list[str]]]]] = defaultdict(
+            lambda: defaultdict(list))
+        self._by_sound: dict[str, dict[int, list[tuple[str, list[str]]]]] = defaultdict(
             lambda: defaultdict(list))
         self._names: set[str] = set()
         for name in dict.fromkeys(n.strip() for n in names):
             if 3 <= len(name) <= 16 and _CJK.match(name):
-                self._by_end[name[-1]][len(name)].append((name, _pinyin(name)))
+                entry = (name, _pinyin(name))
+                self._by_end[name[-1]][len(name)].append(entry)
+                # ... unless the place name is an everyday word: '到平安去' is not 平安区
+                if name[-1] in _DIVISION_SUFFIXES and (jieba.get_FREQ(name[:-1]) or 0) < 150:
+                    self._by_sound[entry[1][-1]][len(name)].append(entry)
                 self._names.add(name)
 
     @property
@@ -110,6 +120,17 @@ class Gazetteer:
                 for length in self._by_end.get(last, {})
                 if end >= length and text[end - length:end] in self._names]
 
+    def _candidates(self, char: str, sound: str
+                    ) -> list[tuple[int, list[tuple[str, list[str]]]]]:
+        """(length, names) that may end at a character: those ending in it, and divisions
+        whose last character sounds like it."""
+        out = dict(self._by_end.get(char, {}))
+        for length, entries in self._by_sound.get(sound, {}).items():
+            extra = [e for e in entries if e[0][-1] != char]
+            if extra:
+                out[length] = out.get(length, []) + extra
+        return list(out.items())
+
     def fixes(self, text: str) -> list[Fix]:
         """The stretches of ``text`` that sound like a known name but are written otherwise;
         the best (cheapest, then longest) where they overlap."""
@@ -117,7 +138,7 @@ class Gazetteer:
         right = self.known(text)
         found: list[Fix] = []
         for end, last in enumerate(text, start=1):
-            for length, entries in self._by_end.get(last, {}).items():
+            for length, entries in self._candidates(last, syllables[end - 1]):
                 start = end - length
                 if start < 0:
                     continue

@@ -16,6 +16,8 @@ def test_a_name_heard_with_other_characters_is_written_as_the_directory_has_it()
         ("红骨参区", "红谷滩区"), ("风和中大道", "丰和中大道"), ("离院物业", "绿苑物业")]
     # long names may differ more: two syllables in ten
     assert g.correct("律人猛叶开发有限公司欠我工资")[0] == "绿源农业开发有限公司欠我工资"
+    # a division's 区 / 县 / 市 is often written by its sound
+    assert Gazetteer(["九龙坡区"]).correct("九龙迫去杨家坪")[0] == "九龙坡区杨家坪"
 
 
 def test_known_names_and_ordinary_words_are_left_alone() -> None:
@@ -23,6 +25,8 @@ def test_known_names_and_ordinary_words_are_left_alone() -> None:
     for text in ("徐汇区宛平南路88弄", "南港区那边", "我们在五一大道湘雅医院门口",
                  "旁边几个新小区都有", "王府井"):
         assert g.correct(text) == (text, []), text
+    # ... but not when the place is an everyday word
+    assert Gazetteer(["平安区"]).correct("我们到平安去")[0] == "我们到平安去"
     # three characters must sound the same: 月鸟路 is not 玉鸟路 (yue / yu)
     assert Gazetteer(["玉鸟路"]).correct("月鸟路88号")[0] == "月鸟路88号"
     # the last character must agree, and one more
