@@ -61,11 +61,15 @@ def timed(name: str, fn: Any) -> Any:
     return wrapper
 
 
-def prepared_home() -> Path:
+def prepared_home(source: Path | None = None) -> Path:
+    """A private copy of ``source`` (a home, e.g. one with a trained category model), else of
+    the demo template."""
     from copilot.context import AppContext
     from copilot.settings import Settings
 
-    if (E2E_TEMPLATE / "bench-ready").exists():
+    if source is not None:
+        template = source
+    elif (E2E_TEMPLATE / "bench-ready").exists():
         template = E2E_TEMPLATE
     else:
         template = OWN_TEMPLATE
@@ -128,6 +132,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1,
                         help="passes over the calls (later passes hit the encoder's cache)")
     parser.add_argument("--calls", type=int, default=0, help="only the first N calls")
+    parser.add_argument("--home", type=Path, help="run on a copy of this home (e.g. with a "
+                        "category model from `copilot classifier train`) instead of the demo")
     parser.add_argument("--fp32", action="store_true", help="encoder in float32, not bfloat16")
     parser.add_argument("--suggestions", type=Path, help="write each turn's suggestions here")
     parser.add_argument("--compare", type=Path, help="compare them with an earlier --suggestions")
@@ -143,7 +149,7 @@ def main() -> None:
     from copilot.context import AppContext
     from copilot.settings import Settings
 
-    home = prepared_home()
+    home = prepared_home(args.home)
     ctx = AppContext(Settings(home=home, env="test", load_demo=False))
     t0 = time.perf_counter()
     ctx.index  # noqa: B018
