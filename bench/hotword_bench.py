@@ -36,7 +36,7 @@ from asr.gazetteer import Gazetteer
 from asr.metrics import edit_distance, normalize_for_cer
 from asr.streaming import StreamingRecognizer, StreamOptions
 from bench.common import SHARED_DATA, need_shared
-from copilot.calls.names import form_names
+from copilot.calls.names import road_name
 from copilot.form import FormFiller
 from copilot.form.regions import CITY, PROVINCE, division_names
 from copilot.settings import Settings
@@ -44,6 +44,18 @@ from copilot.settings import Settings
 SR = 16000
 CHUNK = 1600
 FINALS_ONLY = StreamOptions(partial_interval_s=1e9)  # partials do not change the finals
+
+
+# work-order fields whose values are names (not numbers, dates or amounts)
+NAME_FIELDS: tuple[str, ...] = ("caller_name", "merchant", "district", "city")
+
+
+def form_names(values: dict[str, str | None]) -> list[str]:
+    """The names among a work order's values (and the road its address starts with)."""
+    words = [v.strip() for name in NAME_FIELDS if (v := values.get(name)) and v.strip()]
+    if road := road_name(values.get("street_address")):
+        words.append(road)
+    return list(dict.fromkeys(words))
 
 
 def annotated_calls() -> list[dict]:  # type: ignore[type-arg]

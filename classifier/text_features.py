@@ -10,15 +10,16 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
+
+from retrieval.lexical import jieba_module
 
 # e5 reads at most 256 tokens (retrieval/encoder.py); about 400 Chinese characters fill them.
 E5_MAX_CHARS = 400
@@ -78,20 +79,9 @@ def lead(text: str) -> str:
     return text[: min(end.end() if end else len(text), LEAD_MAX_CHARS)]
 
 
-@functools.lru_cache(maxsize=1)
-def _jieba() -> Any:
-    import logging
-
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
-    return jieba
-
-
 def words(text: str) -> list[str]:
     """The jieba words of ``text`` (lower-cased, punctuation and spaces dropped)."""
-    return [w for w in _jieba().lcut(text[:TFIDF_MAX_CHARS].lower()) if _WORD.search(w)]
+    return [w for w in jieba_module().lcut(text[:TFIDF_MAX_CHARS].lower()) if _WORD.search(w)]
 
 
 def e5_embedder(encoder: QueryEncoder) -> Embed:

@@ -22,7 +22,8 @@ STOPWORDS = frozenset(
 
 
 @functools.lru_cache(maxsize=1)
-def _jieba():  # type: ignore[no-untyped-def]
+def jieba_module():  # type: ignore[no-untyped-def]
+    """jieba, initialised once, quiet."""
     import logging as _logging
 
     import jieba
@@ -34,7 +35,7 @@ def _jieba():  # type: ignore[no-untyped-def]
 
 def tokenize(text: str) -> list[str]:
     """Words (stop words dropped) and the character bigrams of every Chinese run."""
-    jieba = _jieba()
+    jieba = jieba_module()
     tokens: list[str] = []
     for run in _KEEP.findall(text.lower()):
         for word in jieba.lcut(run, HMM=True):

@@ -29,8 +29,6 @@ logger = logging.getLogger(__name__)
 REFRESH_S = 300.0  # new units and tickets join the directory within five minutes
 MAX_TICKETS = 50_000  # the most recent work orders whose merchants and roads are taken
 
-# fields whose values are names (not numbers, dates or amounts)
-NAME_FIELDS: tuple[str, ...] = ("caller_name", "merchant", "district", "city")
 # a road, street or village name at the start of an address, before its numbers
 _PLACE = re.compile(r"^[\u4e00-\u9fff]{2,12}?(?:大道|路|街|巷|道|村|镇|乡|小区|花园|家园)")
 
@@ -39,14 +37,6 @@ def road_name(street_address: str | None) -> str | None:
     """The road, street or village an address starts with ('建设路55号3楼' -> '建设路')."""
     match = _PLACE.match((street_address or "").strip())
     return match.group(0) if match else None
-
-
-def form_names(values: dict[str, str | None]) -> list[str]:
-    """The names among a work order's values, without duplicates."""
-    words = [v.strip() for name in NAME_FIELDS if (v := values.get(name)) and v.strip()]
-    if road := road_name(values.get("street_address")):
-        words.append(road)
-    return list(dict.fromkeys(words))
 
 
 def directory_names(db: Database, names_file: Path | None = None) -> list[str]:
@@ -87,10 +77,3 @@ class NameDirectory:
                 logger.info("name directory: %d names in %.2f s", self._gazetteer.size,
                             time.perf_counter() - started)
             return self._gazetteer
-
-    def correct(self, text: str) -> str:
-        """``text`` with the names it sounds like written as the directory has them."""
-        fixed, fixes = self.gazetteer().correct(text)
-        for fix in fixes:
-            logger.debug("heard %s, wrote %s", fix.heard, fix.name)
-        return fixed

@@ -258,16 +258,6 @@ def ancestors(r: Region) -> tuple[Region | None, Region | None]:
     return prov, city
 
 
-def find_short_districts(text: str, city: Region) -> list[RegionMention]:
-    """Districts of a known city said without 区 / 县 ('在龙岗那边', '美兰机场')."""
-    out = []
-    for m in find_regions(text):
-        inside = tuple(c for c in m.candidates if city.contains(c))
-        if m.kind == SHORT and len(inside) == 1:
-            out.append(RegionMention(m.text, m.start, m.end, inside, SHORT))
-    return out
-
-
 def division_names(rank: int = DISTRICT) -> list[str]:
     """The official names of every division of a rank (districts: about 2,900)."""
     return sorted({r.name for r in _table()[0].values() if r.rank == rank})

@@ -1,8 +1,9 @@
 from copilot.form import address as addr
+from copilot.form import extract_call
 from copilot.form.location import Mention, resolve_location
 from copilot.form.merchant import extract_merchants, is_name
 from copilot.form.name import extract_honorifics, extract_names, looks_like_name
-from copilot.form.regions import find_regions, find_short_districts, region
+from copilot.form.regions import find_regions
 
 
 def _names(text: str, prompted: bool = False) -> list[tuple[str, bool]]:
@@ -70,10 +71,11 @@ def test_region_short_forms_need_word_boundaries() -> None:
 
 
 def test_short_district_within_a_known_city() -> None:
-    haikou = region("460100")
-    assert haikou is not None
-    (m,) = find_short_districts("今天中午在美兰机场坐的", haikou)
-    assert m.candidates[0].name == "美兰区"
+    form = extract_call([{"speaker": "caller",
+                          "text": "我是海口的，今天中午在美兰机场坐的出租车，被多收了钱。"}])
+    assert form.district is not None and form.district.value == "美兰区"
+    assert form.district.normalized == "460108"
+    assert form.city is not None and form.city.value == "海口市"
 
 
 def _street(text: str, **kw: object) -> str | None:
