@@ -13,7 +13,11 @@
 
 e5 vectors of whole files are cached in /tmp/hotline-train-cache (bench/train_cache.py).
 
-    .venv/bin/python bench/categories_cv_bench.py [--methods tfidf,e5,ensemble,auto] [--folds 5]
+With ``--methods finetune`` the e5 encoder is fine-tuned on each fold's training rows
+(classifier/finetune.py): about 10 minutes a fold on two idle cores.
+
+    .venv/bin/python bench/categories_cv_bench.py [--methods tfidf,e5,ensemble,auto,finetune]
+        [--folds 5]
         [--skip-teddy] [--skip-beijing] [--no-cold-start]
 """
 
@@ -130,6 +134,7 @@ def bench_teddy(methods: list[str], n_folds: int, seed: int, cold_start: bool) -
             cold = [model.predict(t).level1[0].path[0] for t in data.texts]
             print(f"   cold start built and run in {time.perf_counter() - started:.1f} s "
                   f"({len(model.codes)} leaf classes, names only)")
+        encoder = ctx.encoder if "finetune" in methods else None
         ctx.close()
 
     majority = Counter(gold).most_common(1)[0][0]
@@ -151,8 +156,10 @@ def bench_teddy(methods: list[str], n_folds: int, seed: int, cold_start: bool) -
             # inner split chooses the SVM scale, the ensemble weight and the temperatures);
             # the saved (final) model predicts the fold's test rows
             started = time.perf_counter()
-            model = train(fold, method, seed=seed, embed=lookup, progress=quiet).model
-            probs = model.raw_proba([data.texts[i] for i in test_idx], embed=lookup)
+            model = train(fold, method, seed=seed, embed=lookup, progress=quiet,
+                          encoder=encoder, finetune_report=False).model
+            probs = model.raw_proba([data.texts[i] for i in test_idx], embed=lookup,
+                                    encoder=encoder)
             timing[method] += time.perf_counter() - started
             pred = [model.classes[int(j)][0] for j in probs.argmax(axis=1)]
             rows[method].append(_scores(fold_gold, pred))
@@ -169,6 +176,7 @@ def bench_teddy(methods: list[str], n_folds: int, seed: int, cold_start: bool) -
         label = {"tfidf": "trained TF-IDF + SVM", "e5": "trained e5 + logistic reg.",
                  "ensemble": "trained ensemble TF-IDF + e5",
                  "auto": "trained auto (the default)",
+                 "finetune": "auto + fine-tuned e5",
                  "cold start": "cold start (names only)",
                  "majority": f"majority class ({majority})"}[name]
         accs = [a for a, _ in scores]

@@ -34,6 +34,14 @@ def format_report(report: dict[str, Any]) -> str:
             report["method"], report.get("tfidf_features")) else ""
         lines.append(f"  {c['method']}{variant}{weight}: accuracy {c['accuracy']:.3f}, "
                      f"log-loss {c['log_loss']:.3f}{mark}")
+    tuned = report.get("finetuned")
+    if tuned:
+        lines.append(f"fine-tuned e5 encoder blended in at weight {tuned['weight']}: held-out "
+                     f"level-1 accuracy of the frozen heads alone "
+                     f"{tuned['held_out_accuracy_frozen_heads']:.3f}")
+    elif report.get("requested_method") == "finetune":
+        lines.append("fine-tuned e5 encoder blended in (the held-out figures are the frozen "
+                     "heads' alone)")
     lines.append(f"calibration: temperature per level {report['temperatures']}"
                  + (f", SVM margin scale {report['svm_scale']}" if report["svm_scale"] else ""))
     for level, m in report["held_out"].items():
@@ -63,6 +71,7 @@ def manifest(result: TrainingResult, e5_model: str | None) -> dict[str, Any]:
     r = result.report
     return {
         "method": r["method"],
+        "finetuned": result.model.finetuned is not None,
         "ensemble_weight_tfidf": r["ensemble_weight_tfidf"],
         "levels": r["levels"],
         "label_columns": r["label_columns"],

@@ -6,10 +6,12 @@ so a level's scores are proper probabilities (calibrated by one temperature per 
 never contradict each other. The top result is decoded top-down: the first class of level
 *k* is always a child of the first class of level *k − 1*; the other entries follow by score.
 
-It lives in ``COPILOT_HOME/models/classifier``: a link to a folder holding ``model.joblib`` (the
-scikit-learn objects), ``manifest.json``, ``report.json`` and the confusion matrices. Saving
-writes a new folder and then switches the link in one rename, so a crash mid-save leaves the old
-model in place. The pickle is only ever read from that folder, which this program wrote.
+It lives in ``COPILOT_HOME/models/classifier`` (the dispatch model, trained the same way with
+the handling unit as a one-level label, in ``models/dispatch``): a link to a folder holding
+``model.joblib`` (the scikit-learn objects), ``manifest.json``, ``report.json`` and the
+confusion matrices. Saving writes a new folder and then switches the link in one rename, so a
+crash mid-save leaves the old model in place. The pickle is only ever read from that folder,
+which this program wrote.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +34,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from classifier.categories import CategoryScore, Prediction
-from classifier.text_features import Embed, apply_temperature, e5_features, softmax
+from classifier.finetune import FineTunedHead
+from classifier.text_features import (
+    Embed,
+    apply_temperature,
+    e5_embedder,
+    e5_features,
+    softmax,
+)
 from knowledge_base.db import Database
 from knowledge_base.models import Category
 
@@ -58,6 +68,10 @@ class TrainedModel:
     # The e5 head reads the text's vector beside its lead's (text_features.e5_features); models
     # saved before that read the text's vector alone (the class default, for their pickles).
     e5_lead: bool = False
+    # The e5 encoder fine-tuned on the labelled texts (method finetune), blended with the heads
+    # above: ``finetune_weight`` of the average.
+    finetuned: FineTunedHead | None = None
+    finetune_weight: float = 0.0
 
     @property
     def levels(self) -> int:
@@ -65,11 +79,25 @@ class TrainedModel:
 
     @property
     def needs_encoder(self) -> bool:
-        return self.e5_head is not None and self.weight < 1.0
+        return (self.e5_head is not None and self.weight < 1.0) or self.finetuned is not None
 
     def raw_proba(self, texts: list[str], embed: Embed | None = None,
-                  vectors: np.ndarray | None = None) -> np.ndarray:
-        """Uncalibrated leaf probabilities (rows: texts, columns: ``classes``)."""
+                  vectors: np.ndarray | None = None, encoder: Any = None) -> np.ndarray:
+        """Uncalibrated leaf probabilities (rows: texts, columns: ``classes``). The e5 head reads
+        ``vectors``, else ``embed``'s, else ``encoder``'s (retrieval.encoder.Encoder, which the
+        fine-tuned head needs)."""
+        if embed is None and encoder is not None:
+            embed = e5_embedder(encoder)
+        base = self._frozen_proba(texts, embed, vectors)
+        if self.finetuned is None or self.finetune_weight <= 0:
+            return base
+        if encoder is None:
+            raise ValueError("the fine-tuned model needs the e5 encoder")
+        tuned = self.finetuned.predict_proba(texts, encoder)
+        return (1.0 - self.finetune_weight) * base + self.finetune_weight * tuned
+
+    def _frozen_proba(self, texts: list[str], embed: Embed | None,
+                      vectors: np.ndarray | None) -> np.ndarray:
         parts: list[tuple[float, np.ndarray]] = []
         if self.tfidf_head is not None and self.weight > 0:
             features: sparse.spmatrix = self.vectorizer.transform(texts)
@@ -98,12 +126,13 @@ class TrainedModel:
         return prefixes, rolled
 
     def predict(self, text: str, embed: Embed | None = None, k: int = 3,
-                codes: dict[tuple[str, ...], str] | None = None) -> Prediction:
+                codes: dict[tuple[str, ...], str] | None = None,
+                encoder: Any = None) -> Prediction:
         """Top ``k`` classes at every level (up to 3 levels), with knowledge base codes where the
         label path is a taxonomy path of the knowledge base."""
         if not text.strip():
             raise ValueError("the text to classify is empty")
-        leaf = self.raw_proba([text], embed)
+        leaf = self.raw_proba([text], embed, encoder=encoder)
         codes = codes or {}
         levels: list[list[CategoryScore]] = []
         parent: tuple[str, ...] = ()
@@ -154,29 +183,36 @@ def taxonomy_codes(db: Database) -> dict[tuple[str, ...], str]:
 # ------------------------------------------------------------------ storage
 
 
-def model_dir(home: Path) -> Path:
-    return home / "models" / "classifier"
+KINDS = ("classifier", "dispatch")  # the category model; the handling-unit model
 
 
-def manifest_path(home: Path) -> Path:
-    return model_dir(home) / MANIFEST
+def model_dir(home: Path, kind: str = "classifier") -> Path:
+    """Where the model of ``kind`` lives: ``COPILOT_HOME/models/<kind>`` (a link)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown model kind {kind!r}: use one of {', '.join(KINDS)}")
+    return home / "models" / kind
 
 
-def read_manifest(home: Path) -> dict[str, Any] | None:
-    path = manifest_path(home)
+def manifest_path(home: Path, kind: str = "classifier") -> Path:
+    return model_dir(home, kind) / MANIFEST
+
+
+def read_manifest(home: Path, kind: str = "classifier") -> dict[str, Any] | None:
+    path = manifest_path(home, kind)
     if not path.is_file():
         return None
     return json.loads(path.read_text(encoding="utf-8"))
 
 
 def save_model(home: Path, model: TrainedModel, manifest: dict[str, Any],
-               files: dict[str, str | bytes]) -> Path:
+               files: dict[str, str | bytes], kind: str = "classifier") -> Path:
     """Write the model, its manifest and ``files`` (name → content) to a new folder, then switch
-    ``models/classifier`` to it atomically and delete the previous folder."""
+    ``models/<kind>`` to it atomically and delete the previous folder."""
+    link = model_dir(home, kind)
     parent = home / "models"
     parent.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-    target = parent / f"classifier-{stamp}-{uuid.uuid4().hex[:6]}"
+    target = parent / f"{kind}-{stamp}-{uuid.uuid4().hex[:6]}"
     target.mkdir()
     try:
         joblib.dump(model, target / MODEL_FILE, compress=3)
@@ -187,11 +223,10 @@ def save_model(home: Path, model: TrainedModel, manifest: dict[str, Any],
         manifest = {**manifest, "format": FORMAT_VERSION, "folder": target.name}
         (target / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2),
                                        encoding="utf-8")
-        link = model_dir(home)
         old = link.resolve() if link.is_symlink() else None
         if link.exists() and not link.is_symlink():
             shutil.rmtree(link)  # a folder left by hand: replaced
-        tmp_link = parent / f".classifier-link-{uuid.uuid4().hex[:6]}"
+        tmp_link = parent / f".{kind}-link-{uuid.uuid4().hex[:6]}"
         tmp_link.symlink_to(target.name)
         os.replace(tmp_link, link)
     except BaseException:
@@ -199,24 +234,25 @@ def save_model(home: Path, model: TrainedModel, manifest: dict[str, Any],
         raise
     if old is not None and old != target.resolve() and old.parent == parent.resolve():
         shutil.rmtree(old, ignore_errors=True)
-    logger.info("saved the category model in %s", target)
+    logger.info("saved the %s model in %s", kind, target)
     return target
 
 
-def load_model(home: Path) -> tuple[TrainedModel, dict[str, Any]] | None:
+def load_model(home: Path, kind: str = "classifier"
+               ) -> tuple[TrainedModel, dict[str, Any]] | None:
     """The saved model and its manifest, or None when there is none (cold start)."""
-    manifest = read_manifest(home)
+    manifest = read_manifest(home, kind)
     if manifest is None:
         return None
-    model = joblib.load(model_dir(home) / MODEL_FILE)
+    model = joblib.load(model_dir(home, kind) / MODEL_FILE)
     if not isinstance(model, TrainedModel):
-        raise ValueError(f"{model_dir(home)} does not hold a category model")
+        raise ValueError(f"{model_dir(home, kind)} does not hold a trained {kind} model")
     return model, manifest
 
 
-def remove_model(home: Path) -> bool:
+def remove_model(home: Path, kind: str = "classifier") -> bool:
     """Delete the saved model (back to the cold start); False when there was none."""
-    link = model_dir(home)
+    link = model_dir(home, kind)
     if link.is_symlink():
         target = link.resolve()
         link.unlink()
@@ -227,3 +263,35 @@ def remove_model(home: Path) -> bool:
         shutil.rmtree(link)
         return True
     return False
+
+
+class SavedModel:
+    """The model of ``kind`` saved in ``home``, loaded on first use and reloaded when it is
+    saved again (keyed by the manifest's folder and time); None when there is none or it
+    cannot be loaded (logged: a broken model must not stop a call)."""
+
+    def __init__(self, home: Path, kind: str = "classifier") -> None:
+        self.home, self.kind = home, kind
+        self._model: TrainedModel | None = None
+        self._key: tuple[str, int] | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> TrainedModel | None:
+        path = manifest_path(self.home, self.kind)
+        try:
+            key = (str(path.resolve()), path.stat().st_mtime_ns)
+        except FileNotFoundError:
+            self._model = self._key = None
+            return None
+        with self._lock:
+            if key != self._key:
+                self._key = key
+                try:
+                    loaded = load_model(self.home, self.kind)
+                    self._model = loaded[0] if loaded else None
+                except Exception:
+                    logger.exception("cannot load the trained %s model in %s: not used (train "
+                                     "again or `copilot %s remove`)", self.kind, path.parent,
+                                     self.kind)
+                    self._model = None
+            return self._model

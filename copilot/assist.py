@@ -1,5 +1,6 @@
 """What the copilot suggests for a call as it stands: category, request type and deadline,
-triage alerts, standard answers with their source, the handling unit and possible duplicates.
+triage alerts, standard answers with their source, the handling unit, the territorial units
+(属地) of the form's district and street, and possible duplicates.
 
 One function serves the live call session (after each final caller utterance), ``copilot
 assist --jsonl`` and the REST API, so the operator and a batch run see the same thing.
@@ -49,7 +50,8 @@ def alerts(classification: dict[str, Any]) -> list[dict[str, Any]]:
 def suggest(ctx: AppContext, turns: list[dict[str, Any]], call_time: dt.datetime | None = None,
             *, form: dict[str, str | None] | None = None,
             exclude_ticket_id: int | None = None) -> dict[str, Any]:
-    """Everything the copilot suggests for these turns (the caller's side needs a turn)."""
+    """Everything the copilot suggests for these turns (the caller's side needs a turn); with
+    the work order's ``form`` values also the duplicates and the territorial units."""
     # the answers are the best of those retrieved for the unit vote (same query, same category)
     classification, hits = ctx.classifier.classify_turns(turns, call_time)
     query = request_text(turns)
@@ -61,6 +63,7 @@ def suggest(ctx: AppContext, turns: list[dict[str, Any]], call_time: dt.datetime
     out["answers"] = [answer_json(h) for h in hits[:ANSWERS]]
     out["alerts"] = alerts(classification)
     out["duplicates"] = duplicates
+    out["local_units"] = ctx.classifier.dispatcher.local_units(form)
     out["summary"] = query
     return out
 

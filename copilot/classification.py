@@ -1,5 +1,6 @@
 """Classifying a call or message: category (three levels), request type and deadline, triage,
-and the handling unit suggested from the best answers in the predicted category. Shared by
+and the handling unit suggested from the best answers in the predicted category and, once
+trained, the units of similar past tickets (:mod:`copilot.dispatch`). Shared by
 ``copilot classify`` and ``POST /api/v1/classify``."""
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from classifier.categories import CategoryClassifier, Prediction
 from classifier.deadline import CHINA_TZ, DEADLINE_DAYS, due_date
 from classifier.request_type import request_type
 from classifier.text_features import e5_embedder
-from classifier.trained import TrainedModel, load_model, manifest_path, taxonomy_codes
+from classifier.trained import SavedModel, TrainedModel, taxonomy_codes
 from classifier.triage import triage
+from copilot.dispatch import UNIT_VOTERS, Dispatcher
 from copilot.extraction import parse_call
 
 if TYPE_CHECKING:
@@ -49,31 +51,6 @@ def request_text(turns: list[dict[str, Any]], limit: int = 600) -> str:
     return "".join(p if p[-1:] in "。？！?!" else p + "。" for p in parts if p)[:limit]
 
 
-# Dispatch: the units of the best answers vote, weighted by score (bench/dispatch_bench.py:
-# top-10 vote 0.877 top-1 / 0.973 top-3 against 0.863 / 0.967 for the best answer's unit).
-UNIT_VOTERS = 10
-
-
-def vote_units(hits: list[Any], k: int = 3) -> list[dict[str, Any]]:
-    """The top ``k`` units of the retrieved answers, each with its share of the score and the
-    answer that speaks for it."""
-    votes: dict[str, float] = {}
-    first: dict[str, Any] = {}
-    for hit in hits:
-        if hit.unit:
-            votes[hit.unit] = votes.get(hit.unit, 0.0) + max(hit.score, 0.0)
-            first.setdefault(hit.unit, hit)
-    total = sum(votes.values()) or 1.0
-    out = []
-    for name in sorted(votes, key=lambda u: -votes[u])[:k]:
-        hit = first[name]
-        path = "/".join(hit.category_path)
-        out.append({"name": name, "phone": hit.unit_phone, "share": round(votes[name] / total, 3),
-                    "reason": f"相似答复口径中 {votes[name] / total:.0%} 的分值指向该单位，"
-                              f"如 {hit.id}（{path}）"})
-    return out
-
-
 class Classifier:
     """The category model of one knowledge base: the model trained from the hotline's history
     (``copilot classifier train``) when ``COPILOT_HOME`` holds one, reloaded when it is saved
@@ -86,8 +63,9 @@ class Classifier:
         self._rebuilding = False
         self._cache_file = ctx.settings.index_dir / "category_prototypes.npz"
         self._lock = threading.Lock()
-        self._trained: TrainedModel | None = None
-        self._trained_key: tuple[str, int] | None = None
+        self._trained = SavedModel(ctx.settings.home)
+        self.dispatcher = Dispatcher(ctx.settings.home, ctx.db,
+                                     lambda: e5_embedder(self.ctx.encoder))
         self._codes: dict[tuple[str, ...], str] = {}
         self._codes_revision: int | None = None
 
@@ -133,37 +111,22 @@ class Classifier:
 
     def trained(self) -> tuple[TrainedModel, dict[tuple[str, ...], str]] | None:
         """The trained model and the knowledge base codes of its label paths, or None."""
-        path = manifest_path(self.ctx.settings.home)
-        try:
-            key = (str(path.resolve()), path.stat().st_mtime_ns)
-        except FileNotFoundError:
-            self._trained = self._trained_key = None
+        model = self._trained.get()
+        if model is None:
             return None
         with self._lock:
-            if key != self._trained_key:
-                self._trained_key = key
-                try:
-                    loaded = load_model(self.ctx.settings.home)
-                    self._trained = loaded[0] if loaded else None
-                except Exception:  # a broken model must not stop classification
-                    logger.exception("cannot load the trained category model in %s: using the "
-                                     "cold start (train again or `copilot classifier remove`)",
-                                     path.parent)
-                    self._trained = None
-            if self._trained is None:
-                return None
             revision = self.ctx.db.revision()
             if revision != self._codes_revision:
                 self._codes, self._codes_revision = taxonomy_codes(self.ctx.db), revision
-            return self._trained, self._codes
+            return model, self._codes
 
     def predict(self, text: str) -> tuple[Prediction, str]:
         """Categories of ``text`` and which model gave them (``trained`` or ``cold_start``)."""
         found = self.trained()
         if found is not None:
             model, codes = found
-            embed = e5_embedder(self.ctx.encoder) if model.needs_encoder else None
-            return model.predict(text, embed, codes=codes), "trained"
+            encoder = self.ctx.encoder if model.needs_encoder else None
+            return model.predict(text, codes=codes, encoder=encoder), "trained"
         return self.model().predict(text), "cold_start"
 
     def classify(self, obj: dict[str, Any]) -> dict[str, Any]:
@@ -187,7 +150,7 @@ class Classifier:
         unit = None
         hits = self.ctx.index.search(caller_text[: self.ctx.settings.max_query_chars],
                                      UNIT_VOTERS, category=category.code if category else None)
-        units = vote_units(hits)
+        units = self.dispatcher.suggest(caller_text, hits)
         if units:
             unit = units[0]
         return ({

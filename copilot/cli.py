@@ -12,11 +12,16 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
+from classifier.finetune import FINETUNE_EPOCHS
 from copilot.context import AppContext
+
+if TYPE_CHECKING:
+    from classifier.training import LabelledData
+    from retrieval.encoder import Encoder
 
 app = typer.Typer(help="12345 hotline copilot", no_args_is_help=True, add_completion=False)
 kb_app = typer.Typer(help="knowledge base: import, export, search", no_args_is_help=True)
@@ -27,6 +32,9 @@ app.add_typer(models_app, name="models")
 classifier_app = typer.Typer(help="category model trained from labelled history",
                               no_args_is_help=True)
 app.add_typer(classifier_app, name="classifier")
+dispatch_app = typer.Typer(help="handling-unit model trained from dispatched history",
+                           no_args_is_help=True)
+app.add_typer(dispatch_app, name="dispatch")
 chat_app = typer.Typer(help="the citizen chatbot", no_args_is_help=True)
 app.add_typer(chat_app, name="chat")
 users_app = typer.Typer(help="accounts: operators, knowledge managers, reviewers, admins",
@@ -410,6 +418,12 @@ def _transcribe_stream(engine: Any, audio: Any, speakers: list[str], fast: bool)
 
 # ------------------------------------------------------------------ classifier
 
+# The options of both trainings (the category model and the dispatch model).
+TestSize = Annotated[float, typer.Option("--test-size", help="share held out for the report")]
+Seed = Annotated[int, typer.Option(help="seed of the split and the sample")]
+MaxRows = Annotated[int | None, typer.Option("--max-rows", min=2, help="train on a random "
+                                             "sample of this many labelled rows")]
+
 
 @classifier_app.command("train")
 def classifier_train(
@@ -418,13 +432,15 @@ def classifier_train(
     label: Annotated[str, typer.Option(help="label column: level 1, or up to three columns "
                                        "level1,level2,level3")],
     method: Annotated[str, typer.Option(help="auto (the best of tfidf, e5 and ensemble on "
-                                        "out-of-fold predictions) | tfidf | e5 | ensemble")
-                      ] = "auto",
-    test_size: Annotated[float, typer.Option("--test-size", help="share held out for the "
-                                             "report")] = 0.2,
-    seed: Annotated[int, typer.Option(help="seed of the split and the sample")] = 0,
-    max_rows: Annotated[int | None, typer.Option("--max-rows", min=2, help="train on a random "
-                                                 "sample of this many labelled rows")] = None,
+                                        "out-of-fold predictions) | tfidf | e5 | ensemble | "
+                                        "finetune (auto blended with the e5 encoder fine-tuned "
+                                        "on the rows: slow on a CPU, about 0.2 s a row per "
+                                        "epoch, twice)")] = "auto",
+    test_size: TestSize = 0.2,
+    seed: Seed = 0,
+    max_rows: MaxRows = None,
+    epochs: Annotated[int, typer.Option(min=1, help="passes over the rows when fine-tuning "
+                                        "(--method finetune)")] = FINETUNE_EPOCHS,
 ) -> None:
     """Train the category model, print the held-out report and save the model in COPILOT_HOME
     (used from then on instead of the cold start)."""
@@ -433,18 +449,15 @@ def classifier_train(
     from classifier.trained import model_dir, save_model
     from classifier.training import TrainingError, load_labelled, split_columns, train
     from copilot.settings import get_settings
-    from retrieval.encoder import load_encoder
 
     _setup_logging()
     settings = get_settings()
     try:
         data = load_labelled(file, split_columns(text), split_columns(label), max_rows, seed)
-        embed = None
-        if method != "tfidf":
-            embed = e5_embedder(load_encoder(str(settings.e5_dir), settings.torch_threads,
-                                             settings.encoder_batch_size))
-        result = train(data, method, test_size, seed, embed,
-                       progress=lambda m: typer.echo(m, err=True))
+        encoder = _training_encoder(method)
+        result = train(data, method, test_size, seed, e5_embedder(encoder) if encoder else None,
+                       progress=lambda m: typer.echo(m, err=True), encoder=encoder,
+                       finetune_epochs=epochs)
     except TrainingError as e:
         fail(str(e))
     folder = save_model(settings.home, result.model, manifest(result, settings.e5_dir.name),
@@ -457,27 +470,125 @@ def classifier_train(
 @classifier_app.command("info")
 def classifier_info() -> None:
     """The saved model's manifest (method, labels, classes, held-out metrics), as JSON."""
-    from classifier.trained import model_dir, read_manifest
-    from copilot.settings import get_settings
-
-    home = get_settings().home
-    found = read_manifest(home)
-    typer.echo(json.dumps({"model": "trained", "path": str(model_dir(home).resolve()), **found}
-                          if found else {"model": "cold_start", "home": str(home)},
-                          ensure_ascii=False, indent=2))
+    _model_info("classifier", "cold_start")
 
 
 @classifier_app.command("remove")
 def classifier_remove() -> None:
     """Delete the trained model: categories come from the cold-start classifier again."""
+    _model_remove("classifier", "the cold-start classifier")
+
+
+def _training_encoder(method: str) -> Encoder | None:
+    """The e5 encoder for a training ``method`` that reads e5 vectors, else None."""
+    if method == "tfidf":
+        return None
+    from copilot.settings import get_settings
+    from retrieval.encoder import load_encoder
+
+    settings = get_settings()
+    return load_encoder(str(settings.e5_dir), settings.torch_threads,
+                        settings.encoder_batch_size)
+
+
+def _model_info(kind: str, without: str) -> None:
+    from classifier.trained import model_dir, read_manifest
+    from copilot.settings import get_settings
+
+    home = get_settings().home
+    found = read_manifest(home, kind)
+    typer.echo(json.dumps({"model": "trained", "path": str(model_dir(home, kind).resolve()),
+                           **found} if found else {"model": without, "home": str(home)},
+                          ensure_ascii=False, indent=2))
+
+
+def _model_remove(kind: str, fallback: str) -> None:
     from classifier.trained import remove_model
     from copilot.settings import get_settings
 
     home = get_settings().home
-    if remove_model(home):
-        typer.echo(f"removed the trained model of {home}: the cold-start classifier is used")
+    if remove_model(home, kind):
+        typer.echo(f"removed the trained {kind} model of {home}: {fallback} is used")
     else:
-        typer.echo(f"no trained model in {home}: the cold-start classifier is already used")
+        typer.echo(f"no trained {kind} model in {home}: {fallback} is already used")
+
+
+# ------------------------------------------------------------------ dispatch
+
+
+@dispatch_app.command("train")
+def dispatch_train(
+    file: Annotated[Path | None, typer.Argument(help="dispatched history: CSV (UTF-8 or "
+                                                "GB18030) or .xlsx (or --from-tickets)")] = None,
+    text: Annotated[str | None, typer.Option(help="text column(s), comma-separated, joined "
+                                             "with 。")] = None,
+    unit: Annotated[str | None, typer.Option(help="the handling-unit column")] = None,
+    from_tickets: Annotated[bool, typer.Option("--from-tickets", help="train on the work "
+                                               "orders of the database that were dispatched "
+                                               "(content → unit)")] = False,
+    method: Annotated[str, typer.Option(help="ensemble (the best beside the answers' vote in "
+                                        "bench/dispatch_bench.py) | tfidf (no encoder, about "
+                                        "half a point less) | e5 | auto")] = "ensemble",
+    test_size: TestSize = 0.2,
+    seed: Seed = 0,
+    max_rows: MaxRows = None,
+) -> None:
+    """Train the dispatch model (which units handled similar tickets), print the held-out
+    report and save it in COPILOT_HOME: the suggested unit is then the average of the
+    retrieved answers' vote and this model."""
+    from classifier.report import format_report
+    from classifier.text_features import e5_embedder
+    from classifier.training import TrainingError
+    from copilot.dispatch import train_dispatch
+    from copilot.settings import get_settings
+
+    _setup_logging()
+    settings = get_settings()
+    try:
+        data = _dispatch_history(file, text, unit, from_tickets, max_rows, seed)
+        encoder = _training_encoder(method)
+        result, folder = train_dispatch(settings.home, data, method, test_size, seed,
+                                        e5_embedder(encoder) if encoder else None,
+                                        progress=lambda m: typer.echo(m, err=True),
+                                        encoder_name=settings.e5_dir.name)
+    except TrainingError as e:
+        fail(str(e))
+    typer.echo(format_report(result.report))
+    typer.echo(f"saved in {folder.parent / 'dispatch'} -> {folder.name}; the suggested unit "
+               "now averages the answers' vote with this model")
+
+
+def _dispatch_history(file: Path | None, text: str | None, unit: str | None,
+                      from_tickets: bool, max_rows: int | None, seed: int) -> LabelledData:
+    """The labelled rows of ``copilot dispatch train``: a file's, or the database tickets'."""
+    from classifier.training import TrainingError, load_labelled, split_columns
+    from copilot.dispatch import ticket_history
+
+    if from_tickets:
+        if file is not None or text or unit or max_rows:
+            raise TrainingError("--from-tickets reads every dispatched ticket of the database: "
+                                "give no FILE, --text, --unit or --max-rows")
+        ctx = AppContext()
+        try:
+            return ticket_history(ctx.db)
+        finally:
+            ctx.close()
+    if file is None or not text or not unit:
+        raise TrainingError("give FILE --text COLS --unit COL (e.g. --text 标题,内容 --unit "
+                            "承办单位), or --from-tickets")
+    return load_labelled(file, split_columns(text), [unit.strip()], max_rows, seed)
+
+
+@dispatch_app.command("info")
+def dispatch_info() -> None:
+    """The saved dispatch model's manifest (method, units, held-out metrics), as JSON."""
+    _model_info("dispatch", "answers_vote")
+
+
+@dispatch_app.command("remove")
+def dispatch_remove() -> None:
+    """Delete the dispatch model: the unit comes from the retrieved answers' vote alone."""
+    _model_remove("dispatch", "the retrieved answers' vote")
 
 
 # ------------------------------------------------------------------ chatbot

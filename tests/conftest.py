@@ -33,6 +33,19 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
+def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """COPILOT_HOME of the CLI commands a test runs (an empty home, no demo)."""
+    from copilot.settings import get_settings
+
+    home = tmp_path / "cli-home"
+    monkeypatch.setenv("COPILOT_HOME", str(home))
+    monkeypatch.setenv("COPILOT_LOAD_DEMO", "false")
+    get_settings.cache_clear()
+    yield home
+    get_settings.cache_clear()
+
+
+@pytest.fixture
 def db(settings: Settings) -> Database:
     settings.ensure_dirs()
     database = Database(settings.db_url)

@@ -172,6 +172,9 @@ def _parse(text: str, offset: int, context: list[Component]) -> tuple[list[Compo
             # a name that runs on into a road suffix is the road's name (黄河路, not 黄河)
             roots = [(k, m) for k, m in roots
                      if not _ROAD_NEXT.match(text, m.end())] or roots
+            # 石牌街道 is the street (街道) 石牌, not the road 石牌街 followed by 道
+            towns = {m.end() for k, m in roots if k == TOWN}
+            roots = [(k, m) for k, m in roots if k != ROAD or m.end() + 1 not in towns]
             if roots:  # the shortest name: 东山河 | 市府大道, 五一大道 | 湘雅医院
                 best = min(roots, key=lambda km: km[1].end())
             elif found:

@@ -19,7 +19,7 @@ from classifier.training import (
     stratified_split,
     train,
 )
-from copilot.settings import Settings, get_settings
+from copilot.settings import Settings
 from knowledge_base.importer import import_table
 from tests.conftest import SHARED_DATA, requires_shared_data
 
@@ -78,13 +78,14 @@ MESSAGES = {
 }
 
 
-def write_history(path: Path, rows: list[tuple[str, str, str]] | None = None) -> Path:
+def write_history(path: Path, rows: list[tuple[str, str, str]] | None = None,
+                  label_column: str = "一级分类") -> Path:
     """A labelled history in the columns a hotline export might have (title, text, label)."""
     if rows is None:
         rows = [(text[:8], text, label) for label, texts in MESSAGES.items() for text in texts]
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["标题", "内容", "一级分类"])
+        writer.writerow(["标题", "内容", label_column])
         writer.writerows(rows)
     return path
 
@@ -244,16 +245,6 @@ def test_app_uses_the_trained_model(history: Path, tmp_path: Path) -> None:
     remove_model(ctx.settings.home)
     assert ctx.classifier.trained() is None
     ctx.close()
-
-
-@pytest.fixture
-def cli_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "cli-home"
-    monkeypatch.setenv("COPILOT_HOME", str(home))
-    monkeypatch.setenv("COPILOT_LOAD_DEMO", "false")
-    get_settings.cache_clear()
-    yield home
-    get_settings.cache_clear()
 
 
 def test_cli_train_info_remove(history: Path, cli_home: Path) -> None:

@@ -279,6 +279,9 @@ export function renderSuggestions(state) {
                          detail.phone ? `（${detail.phone}）` : "",
                          el("span", { class: "muted reason", text: detail.reason ? `　依据：${detail.reason}` : "" }));
   } else unit.textContent = "暂无建议，请人工指定";
+  const local = (s.local_units || []).map((u) => (u.phone ? `${u.name} ${u.phone}` : u.name));
+  if (local.length) unit.append(el("span", { class: "muted local-units", dataTestid: "local-units",
+                                            text: `属地：${local.join("；")}` }));
   const dups = s.duplicates || [];
   $("#duplicates").replaceChildren(...(dups.length ? dups.map((d) => duplicateNode(d, state))
     : [el("li", { class: "muted", text: "未发现疑似重复工单" })]));

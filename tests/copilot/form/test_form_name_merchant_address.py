@@ -93,6 +93,13 @@ def test_street_assembled_from_clauses() -> None:
     assert _street("刚才在长江路和黄河路交叉口，有车撞了人") == "长江路和黄河路交叉口"
 
 
+def test_a_street_office_area_is_not_a_road() -> None:
+    # 石牌街道 is the 街道 石牌, not the road 石牌街 followed by 道 (which lost the address)
+    assert _street("天河区石牌街道石牌东路5号") == "石牌街道石牌东路5号"
+    assert _street("我住在越秀区北京街道解放路12号") == "北京街道解放路12号"
+    assert _street("越秀区北京街12号") == "北京街12号"
+
+
 def test_street_correction_inside_a_turn() -> None:
     assert _street("绍兴越城区解放北路，261号，啊说反了，216号，我住三楼。") == "解放北路216号"
 
