@@ -14,7 +14,7 @@
 e5 vectors of whole files are cached in /tmp/hotline-train-cache (bench/train_cache.py).
 
 With ``--methods finetune`` the e5 encoder is fine-tuned on each fold's training rows
-(classifier/finetune.py): about 10 minutes a fold on two idle cores.
+(classifier/finetune.py): about 12 minutes a fold on two idle cores.
 
     .venv/bin/python bench/categories_cv_bench.py [--methods tfidf,e5,ensemble,auto,finetune]
         [--folds 5]
