@@ -78,8 +78,13 @@ class TrainedModel:
         return len(self.classes[0]) if self.classes else 0
 
     @property
+    def reads_vectors(self) -> bool:
+        """Whether the e5 head takes part (it has a share of the average)."""
+        return self.e5_head is not None and self.weight < 1.0
+
+    @property
     def needs_encoder(self) -> bool:
-        return (self.e5_head is not None and self.weight < 1.0) or self.finetuned is not None
+        return self.reads_vectors or self.finetuned is not None
 
     def raw_proba(self, texts: list[str], embed: Embed | None = None,
                   vectors: np.ndarray | None = None, encoder: Any = None) -> np.ndarray:
@@ -102,7 +107,7 @@ class TrainedModel:
         if self.tfidf_head is not None and self.weight > 0:
             features: sparse.spmatrix = self.vectorizer.transform(texts)
             parts.append((self.weight, self.tfidf_head.predict_proba(features)))
-        if self.needs_encoder:
+        if self.reads_vectors:
             if vectors is None:
                 if embed is None:
                     raise ValueError(f"the {self.method} model needs the e5 encoder")

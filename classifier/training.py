@@ -235,8 +235,7 @@ def fit_heads(features: Features, labels: Sequence[tuple[str, ...]], rows: Seque
 
 def _proba(model: TrainedModel, features: Features, rows: Sequence[int],
            encoder: Any = None) -> np.ndarray:
-    vectors = (features.vectors[list(rows)]  # type: ignore[index]
-               if model.e5_head is not None and model.weight < 1 else None)
+    vectors = features.vectors[list(rows)] if model.reads_vectors else None  # type: ignore[index]
     return model.raw_proba([features.texts[i] for i in rows], vectors=vectors, encoder=encoder)
 
 
@@ -318,8 +317,9 @@ def train(data: LabelledData, method: str = "auto", test_size: float = 0.2, seed
           ) -> TrainingResult:
     """Held-out report, then the final model on all rows (see the module docstring).
 
+    e5 vectors come from ``embed``, else from ``encoder`` (retrieval.encoder.Encoder).
     ``finetune``: the heads ``auto`` chooses, blended with the e5 encoder fine-tuned on the
-    rows (``encoder``: retrieval.encoder.Encoder); ``finetune_report=False`` reports the frozen
+    rows (it needs ``encoder``); ``finetune_report=False`` reports the frozen
     heads alone and fine-tunes once, for the saved model (benchmarks that score it elsewhere).
     """
     if method not in (*METHODS, "auto", FINETUNE):
@@ -334,7 +334,8 @@ def train(data: LabelledData, method: str = "auto", test_size: float = 0.2, seed
     tune = method == FINETUNE
     if tune:
         method = "auto"
-        embed = embed or e5_embedder(encoder)
+    if embed is None and encoder is not None:
+        embed = e5_embedder(encoder)
     started = time.perf_counter()
     timing: dict[str, float] = {}
     use_e5 = method in ("e5", "ensemble", "auto")

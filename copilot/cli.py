@@ -445,7 +445,6 @@ def classifier_train(
     """Train the category model, print the held-out report and save the model in COPILOT_HOME
     (used from then on instead of the cold start)."""
     from classifier.report import format_report, manifest, saved_files
-    from classifier.text_features import e5_embedder
     from classifier.trained import model_dir, save_model
     from classifier.training import TrainingError, load_labelled, split_columns, train
     from copilot.settings import get_settings
@@ -454,10 +453,9 @@ def classifier_train(
     settings = get_settings()
     try:
         data = load_labelled(file, split_columns(text), split_columns(label), max_rows, seed)
-        encoder = _training_encoder(method)
-        result = train(data, method, test_size, seed, e5_embedder(encoder) if encoder else None,
-                       progress=lambda m: typer.echo(m, err=True), encoder=encoder,
-                       finetune_epochs=epochs)
+        result = train(data, method, test_size, seed,
+                       progress=lambda m: typer.echo(m, err=True),
+                       encoder=_training_encoder(method), finetune_epochs=epochs)
     except TrainingError as e:
         fail(str(e))
     folder = save_model(settings.home, result.model, manifest(result, settings.e5_dir.name),
@@ -537,7 +535,6 @@ def dispatch_train(
     report and save it in COPILOT_HOME: the suggested unit is then the average of the
     retrieved answers' vote and this model."""
     from classifier.report import format_report
-    from classifier.text_features import e5_embedder
     from classifier.training import TrainingError
     from copilot.dispatch import train_dispatch
     from copilot.settings import get_settings
@@ -546,11 +543,10 @@ def dispatch_train(
     settings = get_settings()
     try:
         data = _dispatch_history(file, text, unit, from_tickets, max_rows, seed)
-        encoder = _training_encoder(method)
         result, folder = train_dispatch(settings.home, data, method, test_size, seed,
-                                        e5_embedder(encoder) if encoder else None,
                                         progress=lambda m: typer.echo(m, err=True),
-                                        encoder_name=settings.e5_dir.name)
+                                        encoder_name=settings.e5_dir.name,
+                                        encoder=_training_encoder(method))
     except TrainingError as e:
         fail(str(e))
     typer.echo(format_report(result.report))

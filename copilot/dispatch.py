@@ -205,15 +205,17 @@ def ticket_history(db: Database, minimum: int = MIN_TICKETS) -> LabelledData:
 def train_dispatch(home: Path, data: LabelledData, method: str = DEFAULT_METHOD,
                    test_size: float = 0.2, seed: int = 0, embed: Embed | None = None,
                    progress: Callable[[str], None] = logger.info,
-                   encoder_name: str | None = None) -> tuple[TrainingResult, Path]:
+                   encoder_name: str | None = None, encoder: Any = None
+                   ) -> tuple[TrainingResult, Path]:
     """Train the unit model on ``data`` (one-level labels: the units), with the held-out
-    report, and save it in ``home`` (``models/dispatch``); the saved folder."""
+    report, and save it in ``home`` (``models/dispatch``); the saved folder. e5 vectors come
+    from ``embed``, else from ``encoder``."""
     if data.labels and len(data.labels[0]) != 1:
         raise TrainingError("a dispatch model has one label: the unit column (--unit)")
     if method == FINETUNE:
         raise TrainingError(f"a dispatch model does not fine-tune the encoder: use --method "
                             f"{DEFAULT_METHOD}, tfidf, e5 or auto")
-    result = train(data, method, test_size, seed, embed, progress=progress)
+    result = train(data, method, test_size, seed, embed, progress=progress, encoder=encoder)
     folder = save_model(home, result.model, manifest(result, encoder_name), saved_files(result),
                         kind=KIND)
     return result, folder

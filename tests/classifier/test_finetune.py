@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import joblib
@@ -99,3 +100,22 @@ def test_dispatch_does_not_fine_tune(tmp_path: Path, cli_home: Path) -> None:
     out = CliRunner().invoke(app, ["dispatch", "train", str(path), "--text", "内容",
                                    "--unit", "一级分类", "--method", "finetune"])
     assert out.exit_code == 2 and "does not fine-tune" in out.output
+
+
+def test_fine_tuned_head_beside_a_tfidf_head(history: Path, encoder) -> None:
+    # auto may choose TF-IDF alone: the blend then has no e5 head to read vectors for
+    data = load_labelled(history, ["内容"], ["一级分类"])
+    model = train(data, "tfidf").model
+    assert model.e5_head is None and not model.needs_encoder
+    classes = [c[0] for c in model.classes]
+    model.finetuned = fine_tune(data.texts, [classes.index(label[0]) for label in data.labels],
+                                len(classes), encoder, seed=0, epochs=1)
+    model.finetune_weight = 0.3
+    assert model.needs_encoder and not model.reads_vectors
+    texts = ["公司拖欠我两个月工资", "小区路灯坏了"]
+    frozen = replace(model, finetuned=None).raw_proba(texts)
+    tuned = model.finetuned.predict_proba(texts, encoder)
+    blended = model.raw_proba(texts, encoder=encoder)
+    assert np.allclose(blended, 0.7 * frozen + 0.3 * tuned)
+    with pytest.raises(ValueError, match="needs the e5 encoder"):
+        model.raw_proba(texts)
