@@ -5,7 +5,9 @@
     logistic regression, and their ensemble), after importing the Teddy three-level taxonomy
     into a temporary COPILOT_HOME so the predicted label paths map to knowledge base codes.
     Next to it, the cold start (``CategoryClassifier.build`` on that taxonomy, names only) on
-    the same folds' texts.
+    the same folds' texts. Training is given that cold-start model as the taxonomy prior, as
+    ``copilot classifier train`` does (classifier/taxonomy_prior.py); ``auto, no prior`` is
+    the same training without it (and every method goes without it under --no-cold-start).
 (b) Beijing messages: ``type`` (建言 / 投诉/求助 / 咨询), the rule-based
     ``classifier.request_type`` against a trained TF-IDF model on the same held-out 20 % split
     (labels mapped as bench/triage_bench.py does), and ``domain`` with a trained TF-IDF model
@@ -122,7 +124,7 @@ def bench_teddy(methods: list[str], n_folds: int, seed: int, cold_start: bool) -
             features.vectors = np.stack([by_text[t] for t in data.texts])
             print(f"   e5 vectors of the {len(data.texts)} texts and their leads: "
                   f"{time.perf_counter() - started:.1f} s (cached in {CACHE_DIR})")
-        cold = None
+        cold, taxonomy_model = None, None
         if cold_start:
             assert features.vectors is not None
             known = {t[:E5_MAX_CHARS]: v for t, v in zip(data.texts, features.vectors,
@@ -132,6 +134,7 @@ def bench_teddy(methods: list[str], n_folds: int, seed: int, cold_start: bool) -
                 ctx.db, CachedQueries(ctx.encoder, known),  # type: ignore[arg-type]
                 cache=CACHE_DIR / "teddy-taxonomy-prototypes.npz")
             cold = [model.predict(t).level1[0].path[0] for t in data.texts]
+            taxonomy_model = model
             print(f"   cold start built and run in {time.perf_counter() - started:.1f} s "
                   f"({len(model.codes)} leaf classes, names only)")
         encoder = ctx.encoder if "finetune" in methods else None
@@ -144,25 +147,32 @@ def bench_teddy(methods: list[str], n_folds: int, seed: int, cold_start: bool) -
 
     y = np.array([classes.index(label) for label in data.labels])
     folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    rows: dict[str, list[tuple[float, float]]] = {m: [] for m in
-                                                   [*methods, "cold start", "majority"]}
+    runs = [(m, taxonomy_model) for m in methods]
+    if taxonomy_model is not None and "auto" in methods:
+        runs.append(("auto, no prior", None))
+    rows: dict[str, list[tuple[float, float]]] = {
+        m: [] for m in [*(name for name, _ in runs), "cold start", "majority"]}
     timing: dict[str, float] = Counter()
+    prior_weights: dict[str, list[float]] = {}
     for train_idx, test_idx in folds.split(data.texts, y):
         fold_gold = [gold[i] for i in test_idx]
         fold = replace(data, texts=[data.texts[i] for i in train_idx],
                        labels=[data.labels[i] for i in train_idx])
-        for method in methods:
+        for name, prior in runs:
+            method = name.split(",")[0]
             # the product's whole training procedure on the fold's training rows (its own
             # inner split chooses the SVM scale, the ensemble weight and the temperatures);
             # the saved (final) model predicts the fold's test rows
             started = time.perf_counter()
             model = train(fold, method, seed=seed, embed=lookup, progress=quiet,
-                          encoder=encoder, finetune_report=False).model
+                          encoder=encoder, finetune_report=False, taxonomy=prior).model
             probs = model.raw_proba([data.texts[i] for i in test_idx], embed=lookup,
                                     encoder=encoder)
-            timing[method] += time.perf_counter() - started
+            timing[name] += time.perf_counter() - started
             pred = [model.classes[int(j)][0] for j in probs.argmax(axis=1)]
-            rows[method].append(_scores(fold_gold, pred))
+            rows[name].append(_scores(fold_gold, pred))
+            if model.prior is not None:
+                prior_weights.setdefault(name, []).append(model.prior.weight)
         if cold is not None:
             rows["cold start"].append(_scores(fold_gold, [cold[i] for i in test_idx]))
         rows["majority"].append(_scores(fold_gold, [majority] * len(test_idx)))
@@ -176,14 +186,18 @@ def bench_teddy(methods: list[str], n_folds: int, seed: int, cold_start: bool) -
         label = {"tfidf": "trained TF-IDF + SVM", "e5": "trained e5 + logistic reg.",
                  "ensemble": "trained ensemble TF-IDF + e5",
                  "auto": "trained auto (the default)",
+                 "auto, no prior": "auto, no taxonomy prior",
                  "finetune": "auto + fine-tuned e5",
                  "cold start": "cold start (names only)",
                  "majority": f"majority class ({majority})"}[name]
         accs = [a for a, _ in scores]
         took = f"  ({timing[name] / n_folds:.1f} s)" if name in timing else ""
+        weights = prior_weights.get(name)
+        chosen = (f"  taxonomy prior weight per fold {' '.join(f'{w:g}' for w in weights)}"
+                  f" ({n_folds - len(weights)} fold(s) without)" if weights else "")
         print(f"   {_pad(label, 30)} {_mean_std(accs):>15s} "
               f"{_mean_std([f for _, f in scores]):>15s}  {' '.join(f'{a:.3f}' for a in accs)}"
-              + took)
+              + took + chosen)
     if cold is not None:
         acc, f1 = _scores(gold, cold)
         print(f"   cold start on all {len(gold)} texts: accuracy {acc:.3f}, macro-F1 {f1:.3f}")

@@ -34,6 +34,14 @@ def format_report(report: dict[str, Any]) -> str:
             report["method"], report.get("tfidf_features")) else ""
         lines.append(f"  {c['method']}{variant}{weight}: accuracy {c['accuracy']:.3f}, "
                      f"log-loss {c['log_loss']:.3f}{mark}")
+    prior = report.get("taxonomy_prior")
+    if prior and "unused" in prior:
+        lines.append(f"taxonomy prior: not used ({prior['unused']})")
+    elif prior:
+        lines.append(f"taxonomy prior: weight {prior['weight']} chosen out of fold (accuracy "
+                     f"{prior['accuracy_without']:.3f} without, {prior['accuracy_with']:.3f} "
+                     f"with; the taxonomy's {prior['prototypes']} prototypes alone "
+                     f"{prior['accuracy_alone']:.3f})")
     tuned = report.get("finetuned")
     if tuned:
         lines.append(f"fine-tuned e5 encoder blended in at weight {tuned['weight']}: held-out "
@@ -72,6 +80,7 @@ def manifest(result: TrainingResult, e5_model: str | None) -> dict[str, Any]:
     return {
         "method": r["method"],
         "finetuned": result.model.finetuned is not None,
+        "taxonomy_prior_weight": result.model.prior.weight if result.model.prior else 0.0,
         "ensemble_weight_tfidf": r["ensemble_weight_tfidf"],
         "levels": r["levels"],
         "label_columns": r["label_columns"],

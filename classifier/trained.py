@@ -35,6 +35,7 @@ from sqlalchemy.orm import selectinload
 
 from classifier.categories import CategoryScore, Prediction
 from classifier.finetune import FineTunedHead
+from classifier.taxonomy_prior import TaxonomyPrior
 from classifier.text_features import (
     Embed,
     apply_temperature,
@@ -72,6 +73,9 @@ class TrainedModel:
     # above: ``finetune_weight`` of the average.
     finetuned: FineTunedHead | None = None
     finetune_weight: float = 0.0
+    # The taxonomy's prototypes (classifier.taxonomy_prior), averaged with the heads above at
+    # its own weight, before the fine-tuned blend.
+    prior: TaxonomyPrior | None = None
 
     @property
     def levels(self) -> int:
@@ -79,8 +83,12 @@ class TrainedModel:
 
     @property
     def reads_vectors(self) -> bool:
-        """Whether the e5 head takes part (it has a share of the average)."""
-        return self.e5_head is not None and self.weight < 1.0
+        """Whether e5 vectors are read: the e5 head or the taxonomy prior has a share."""
+        return (self.e5_head is not None and self.weight < 1.0) or self.uses_prior
+
+    @property
+    def uses_prior(self) -> bool:
+        return self.prior is not None and self.prior.weight > 0
 
     @property
     def needs_encoder(self) -> bool:
@@ -107,14 +115,17 @@ class TrainedModel:
         if self.tfidf_head is not None and self.weight > 0:
             features: sparse.spmatrix = self.vectorizer.transform(texts)
             parts.append((self.weight, self.tfidf_head.predict_proba(features)))
-        if self.reads_vectors:
-            if vectors is None:
-                if embed is None:
-                    raise ValueError(f"the {self.method} model needs the e5 encoder")
-                vectors = e5_features(texts, embed) if self.e5_lead else embed(texts)
+        if self.reads_vectors and vectors is None:
+            if embed is None:
+                raise ValueError(f"the {self.method} model needs the e5 encoder")
+            vectors = e5_features(texts, embed) if self.e5_lead else embed(texts)
+        if self.e5_head is not None and self.weight < 1.0:
             parts.append((1.0 - self.weight, self.e5_head.predict_proba(vectors)))
         total = sum(w for w, _ in parts)
-        return sum(w * p for w, p in parts) / total  # type: ignore[return-value]
+        base: np.ndarray = sum(w * p for w, p in parts) / total  # type: ignore[assignment]
+        if self.uses_prior:  # the text's own vector comes first in e5_features
+            return self.prior.blend(base, vectors)  # type: ignore[union-attr,arg-type]
+        return base
 
     def level_proba(self, leaf: np.ndarray, depth: int,
                     calibrated: bool = True) -> tuple[list[tuple[str, ...]], np.ndarray]:

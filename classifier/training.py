@@ -44,7 +44,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
+from classifier.categories import CategoryClassifier
 from classifier.finetune import FINETUNE_EPOCHS, FINETUNE_WEIGHT, fine_tune
+from classifier.taxonomy_prior import TaxonomyPrior
 from classifier.text_features import (
     Embed,
     apply_temperature,
@@ -313,14 +315,17 @@ class TrainingResult:
 def train(data: LabelledData, method: str = "auto", test_size: float = 0.2, seed: int = 0,
           embed: Embed | None = None,
           progress: Callable[[str], None] = logger.info, encoder: Any = None,
-          finetune_report: bool = True, finetune_epochs: int = FINETUNE_EPOCHS
-          ) -> TrainingResult:
+          finetune_report: bool = True, finetune_epochs: int = FINETUNE_EPOCHS,
+          taxonomy: CategoryClassifier | None = None) -> TrainingResult:
     """Held-out report, then the final model on all rows (see the module docstring).
 
     e5 vectors come from ``embed``, else from ``encoder`` (retrieval.encoder.Encoder).
     ``finetune``: the heads ``auto`` chooses, blended with the e5 encoder fine-tuned on the
     rows (it needs ``encoder``); ``finetune_report=False`` reports the frozen
     heads alone and fine-tunes once, for the saved model (benchmarks that score it elsewhere).
+    ``taxonomy``: the cold-start classifier of the knowledge base; when every label path is a
+    taxonomy path, its prototypes become a prior (:mod:`classifier.taxonomy_prior`) whose
+    weight is chosen out of fold, kept by the models when that weight is above 0.
     """
     if method not in (*METHODS, "auto", FINETUNE):
         raise TrainingError(f"unknown method {method!r}: use auto, {', '.join(METHODS)} or "
@@ -340,7 +345,9 @@ def train(data: LabelledData, method: str = "auto", test_size: float = 0.2, seed
     timing: dict[str, float] = {}
     use_e5 = method in ("e5", "ensemble", "auto")
     features = Features(data.texts)
-    if use_e5:
+    classes = sorted(set(data.labels))
+    prior = TaxonomyPrior.of(taxonomy, classes) if taxonomy is not None and embed else None
+    if use_e5 or prior is not None:
         if embed is None:
             raise TrainingError(f"method {method} needs the e5 encoder")
         progress(f"encoding {len(data.texts)} texts and their leads with e5 (10–15 texts a "
@@ -348,7 +355,6 @@ def train(data: LabelledData, method: str = "auto", test_size: float = 0.2, seed
         t = time.perf_counter()
         features.vectors = e5_features(data.texts, embed)
         timing["encode_s"] = round(time.perf_counter() - t, 1)
-    classes = sorted(set(data.labels))
     index = {c: i for i, c in enumerate(classes)}
     levels = len(classes[0])
     train_rows, test_rows = stratified_split(data.labels, test_size, seed)
@@ -374,6 +380,16 @@ def train(data: LabelledData, method: str = "auto", test_size: float = 0.2, seed
     variant = chosen["tfidf_features"]
     svm_scale = svm_scales.get(variant, 1.0)
     calib_leaf = _mix(chosen["weight"], tfidf_ps.get(variant), e5_p)
+    prior_report: dict[str, Any] | None = None
+    if taxonomy is not None and prior is None:
+        prior_report = {"weight": 0.0, "unused": "no e5 encoder" if not embed else
+                        "some label paths are not taxonomy paths"}
+    if prior is not None:
+        query = features.vectors[calib_rows]  # type: ignore[index]
+        prior_report = prior.choose(calib_leaf, query, gold_calib)
+        calib_leaf = prior.blend(calib_leaf, query)
+        if prior.weight <= 0:
+            prior = None
     probe = TrainedModel(chosen["method"], classes)
     temperatures = [_level_temperature(probe, calib_leaf, [data.labels[i] for i in calib_rows], d)
                     for d in range(1, levels + 1)]
@@ -386,7 +402,7 @@ def train(data: LabelledData, method: str = "auto", test_size: float = 0.2, seed
     evaluated = fit_heads(features, data.labels, train_rows, classes, tfidf=variant,
                           e5=chosen["weight"] < 1, svm_scale=svm_scale)
     evaluated.method, evaluated.weight = chosen["method"], chosen["weight"]
-    evaluated.temperatures = temperatures
+    evaluated.temperatures, evaluated.prior = temperatures, prior
     timing["fit_s"] = round(time.perf_counter() - t, 1)
     tuning: dict[str, Any] | None = None
     if tune and finetune_report:
@@ -415,6 +431,7 @@ def train(data: LabelledData, method: str = "auto", test_size: float = 0.2, seed
                       tfidf=variant, e5=chosen["weight"] < 1, svm_scale=svm_scale)
     final.method, final.weight, final.temperatures = (chosen["method"], chosen["weight"],
                                                       temperatures)
+    final.prior = prior
     if tune:
         _attach_finetuned(final, data, list(range(len(data.texts))), index, encoder, seed,
                           finetune_epochs, progress)
@@ -427,6 +444,7 @@ def train(data: LabelledData, method: str = "auto", test_size: float = 0.2, seed
         "finetuned": tuning if tune else None,
         "ensemble_weight_tfidf": chosen["weight"] if chosen["method"] == "ensemble" else None,
         "tfidf_features": variant,
+        "taxonomy_prior": prior_report,
         "levels": levels,
         "label_columns": data.label_columns,
         "text_columns": data.text_columns,

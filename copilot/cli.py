@@ -20,6 +20,7 @@ from classifier.finetune import FINETUNE_EPOCHS
 from copilot.context import AppContext
 
 if TYPE_CHECKING:
+    from classifier.categories import CategoryClassifier
     from classifier.training import LabelledData
     from retrieval.encoder import Encoder
 
@@ -441,6 +442,9 @@ def classifier_train(
     max_rows: MaxRows = None,
     epochs: Annotated[int, typer.Option(min=1, help="passes over the rows when fine-tuning "
                                         "(--method finetune)")] = FINETUNE_EPOCHS,
+    taxonomy_prior: Annotated[bool, typer.Option(help="average the taxonomy's cold-start "
+                                                 "scores in, at a weight chosen out of fold "
+                                                 "(when the labels are taxonomy names)")] = True,
 ) -> None:
     """Train the category model, print the held-out report and save the model in COPILOT_HOME
     (used from then on instead of the cold start)."""
@@ -453,9 +457,11 @@ def classifier_train(
     settings = get_settings()
     try:
         data = load_labelled(file, split_columns(text), split_columns(label), max_rows, seed)
+        encoder = _training_encoder(method)
+        taxonomy = _taxonomy_classifier(encoder) if taxonomy_prior else None
         result = train(data, method, test_size, seed,
                        progress=lambda m: typer.echo(m, err=True),
-                       encoder=_training_encoder(method), finetune_epochs=epochs)
+                       encoder=encoder, finetune_epochs=epochs, taxonomy=taxonomy)
     except TrainingError as e:
         fail(str(e))
     folder = save_model(settings.home, result.model, manifest(result, settings.e5_dir.name),
@@ -487,6 +493,22 @@ def _training_encoder(method: str) -> Encoder | None:
     settings = get_settings()
     return load_encoder(str(settings.e5_dir), settings.torch_threads,
                         settings.encoder_batch_size)
+
+
+def _taxonomy_classifier(encoder: Encoder | None) -> CategoryClassifier | None:
+    """The knowledge base's cold-start classifier (the training's taxonomy prior); None
+    without an encoder (method tfidf) or a taxonomy."""
+    if encoder is None:
+        return None
+    from classifier.categories import CategoryClassifier
+
+    ctx = AppContext()
+    try:
+        model = CategoryClassifier.build(ctx.db, encoder,
+                                         cache=ctx.settings.index_dir / "category_prototypes.npz")
+    finally:
+        ctx.close()
+    return model if model.codes else None
 
 
 def _model_info(kind: str, without: str) -> None:
