@@ -32,7 +32,7 @@ COSINE_TEMPERATURE = 0.02  # e5 cosines sit close together (as in the cold start
 @dataclass
 class TaxonomyPrior:
     vectors: np.ndarray  # prototype e5 query vectors, one row each (float32)
-    owner: np.ndarray  # the class (index into the model's classes) of each prototype
+    owner: np.ndarray  # the class (index into the model's classes) of each prototype, sorted
     n_classes: int
     temperature: float = 1.0  # calibration of the prior's own softmax
     weight: float = 0.0  # its share of the model's average, chosen in training
@@ -60,9 +60,9 @@ class TaxonomyPrior:
     def proba(self, query: np.ndarray) -> np.ndarray:
         """Probabilities of the classes for texts' e5 query vectors (rows)."""
         sims = query[:, : self.dim] @ self.vectors.T
-        best = np.full((query.shape[0], self.n_classes), -1.0)
-        for c in range(self.n_classes):
-            best[:, c] = sims[:, self.owner == c].max(axis=1)
+        # the prototypes are grouped by class, in class order (see ``of``)
+        starts = np.flatnonzero(np.r_[True, self.owner[1:] != self.owner[:-1]])
+        best = np.maximum.reduceat(sims, starts, axis=1).astype(np.float64)
         return apply_temperature(softmax(best / COSINE_TEMPERATURE), self.temperature)
 
     def blend(self, base: np.ndarray, query: np.ndarray) -> np.ndarray:
