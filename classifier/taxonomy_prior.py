@@ -75,8 +75,9 @@ class TaxonomyPrior:
         """Fit the temperature and the weight on out-of-fold probabilities ``leaf`` of the
         rows whose vectors are ``query`` (gold: class indices); returns what was chosen."""
         self.temperature = 1.0
-        self.temperature = fit_temperature(self.proba(query), gold)
-        prior = self.proba(query)
+        raw = self.proba(query)
+        self.temperature = fit_temperature(raw, gold)
+        prior = apply_temperature(raw, self.temperature)
 
         def score(w: float) -> tuple[float, float]:
             p = (1.0 - w) * leaf + w * prior

@@ -51,6 +51,13 @@ def request_text(turns: list[dict[str, Any]], limit: int = 600) -> str:
     return "".join(p if p[-1:] in "。？！?!" else p + "。" for p in parts if p)[:limit]
 
 
+def cold_start_model(ctx: AppContext, encoder: Any = None) -> CategoryClassifier:
+    """The cold-start category model of ``ctx``'s knowledge base, built with ``encoder`` (else
+    the context's); its prototype vectors are cached beside the search index."""
+    return CategoryClassifier.build(ctx.db, ctx.encoder if encoder is None else encoder,
+                                    cache=ctx.settings.index_dir / "category_prototypes.npz")
+
+
 class Classifier:
     """The category model of one knowledge base: the model trained from the hotline's history
     (``copilot classifier train``) when ``COPILOT_HOME`` holds one, reloaded when it is saved
@@ -61,7 +68,6 @@ class Classifier:
         self._model: CategoryClassifier | None = None
         self._revision: int | None = None
         self._rebuilding = False
-        self._cache_file = ctx.settings.index_dir / "category_prototypes.npz"
         self._lock = threading.Lock()
         self._trained = SavedModel(ctx.settings.home)
         self.dispatcher = Dispatcher(ctx.settings.home, ctx.db,
@@ -77,8 +83,7 @@ class Classifier:
         with self._lock:
             model = self._model
             if model is None:
-                model = self._model = CategoryClassifier.build(
-                    self.ctx.db, self.ctx.encoder, cache=self._cache_file)
+                model = self._model = cold_start_model(self.ctx)
                 self._revision = revision
             elif self._revision != revision and not self._rebuilding:
                 self._rebuilding = True
@@ -88,8 +93,7 @@ class Classifier:
 
     def _rebuild(self, revision: int) -> None:
         try:
-            model = CategoryClassifier.build(self.ctx.db, self.ctx.encoder,
-                                             cache=self._cache_file)
+            model = cold_start_model(self.ctx)
             with self._lock:
                 self._model, self._revision = model, revision
         except Exception:  # keep the old model; the next call tries again

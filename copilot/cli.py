@@ -500,12 +500,11 @@ def _taxonomy_classifier(encoder: Encoder | None) -> CategoryClassifier | None:
     without an encoder (method tfidf) or a taxonomy."""
     if encoder is None:
         return None
-    from classifier.categories import CategoryClassifier
+    from copilot.classification import cold_start_model
 
     ctx = AppContext()
     try:
-        model = CategoryClassifier.build(ctx.db, encoder,
-                                         cache=ctx.settings.index_dir / "category_prototypes.npz")
+        model = cold_start_model(ctx, encoder)
     finally:
         ctx.close()
     return model if model.codes else None
